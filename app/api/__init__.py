@@ -1,0 +1,1 @@
+"""REST transport: thin adapters from HTTP to ``app.services``."""

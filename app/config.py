@@ -1,0 +1,77 @@
+"""Settings read once from the environment (``MAILGATE_*``); nothing else reads ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value Mailgate cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int = 0, high: int = 2**31) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    database_url: str = ""
+    redis_url: str | None = None
+    secret: str | None = None
+    log_level: str = "info"
+    max_body_size: int = 25 * 1024 * 1024
+    auth_failures_per_minute: int = 30
+    auto_migrate: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("MAILGATE_DATA_DIR", "").strip() or "data")
+        database_url = env.get("MAILGATE_DATABASE_URL", "").strip() or (
+            f"sqlite+aiosqlite:///{data_dir.resolve() / 'mailgate.db'}"
+        )
+        log_level = (env.get("MAILGATE_LOG_LEVEL", "").strip() or "info").lower()
+        if log_level not in ("critical", "error", "warning", "info", "debug"):
+            raise ConfigError(f"MAILGATE_LOG_LEVEL must be one of debug/info/warning/error, got {log_level!r}")
+        return cls(
+            host=env.get("MAILGATE_HOST", "").strip() or "127.0.0.1",
+            port=_int(env, "MAILGATE_PORT", 3000, 0, 65535),
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=env.get("MAILGATE_REDIS_URL", "").strip() or None,
+            secret=env.get("MAILGATE_SECRET", "").strip() or None,
+            log_level=log_level,
+            max_body_size=_int(env, "MAILGATE_MAX_BODY_SIZE", 25 * 1024 * 1024, 1024),
+            auth_failures_per_minute=_int(env, "MAILGATE_AUTH_FAILURES_PER_MINUTE", 30, 0),
+            auto_migrate=_bool(env, "MAILGATE_AUTO_MIGRATE", True),
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,1 @@
+"""Protocol adapters: IMAP, SMTP and MIME behind small interfaces."""

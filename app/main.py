@@ -1,0 +1,71 @@
+"""The ASGI application: REST, docs and operations routes over one service context."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from app import logs
+from app.api import accounts, docs, openapi, system, tokens
+from app.api.auth import FailureLimiter
+from app.api.errors import HANDLERS
+from app.api.routing import Endpoint, to_route
+from app.config import Settings
+from app.db import migrate
+from app.services.context import Context
+from app.tasks.broker import broker
+
+log = logging.getLogger("mailgate")
+
+ROUTERS = (accounts.router, tokens.router, system.router)
+
+
+def endpoints() -> list[Endpoint]:
+    return [ep for router in ROUTERS for ep in router.endpoints]
+
+
+def create_app(settings: Settings | None = None, ctx: Context | None = None) -> Starlette:
+    """Build the app. Pass ``ctx`` to share a service context (tests, embedded use)."""
+    settings = settings or (ctx.settings if ctx else Settings.from_env())
+    logs.install()
+    table = endpoints()
+    spec = openapi.build(table)
+    docs_html = docs.render(spec)
+
+    async def openapi_json(_request: Request) -> Response:
+        return JSONResponse(spec)
+
+    async def docs_page(_request: Request) -> Response:
+        return HTMLResponse(docs_html)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own_ctx = ctx is None
+        if settings.auto_migrate and own_ctx:
+            await migrate(settings.database_url)
+        app.state.ctx = ctx or Context.from_settings(settings)
+        if not broker.is_worker_process:
+            await broker.startup()
+        log.info("Mailgate ready on %s (database: %s)", settings.port, app.state.ctx.db.engine.dialect.name)
+        try:
+            yield
+        finally:
+            if not broker.is_worker_process:
+                await broker.shutdown()
+            if own_ctx:
+                await app.state.ctx.close()
+
+    routes: list[BaseRoute] = [to_route(ep) for ep in table]
+    routes += [Route("/openapi.json", openapi_json), Route("/docs", docs_page)]
+    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.limiter = FailureLimiter(settings.auth_failures_per_minute)
+    if ctx is not None:
+        app.state.ctx = ctx
+    return app

@@ -1,0 +1,7 @@
+"""Database tables. Importing this package registers every table on ``SQLModel.metadata``."""
+
+from app.models.account import Account, AccountState
+from app.models.event import Event
+from app.models.token import Token
+
+__all__ = ["Account", "AccountState", "Event", "Token"]

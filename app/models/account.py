@@ -1,0 +1,50 @@
+"""The account: one mailbox, its connection settings and its connection state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from app.models.base import json_column, utcnow
+
+
+class AccountState(StrEnum):
+    """Connection states, as EmailEngine names them (see ``app.services.states`` for transitions)."""
+
+    init = "init"
+    connecting = "connecting"
+    syncing = "syncing"
+    connected = "connected"
+    authentication_error = "authenticationError"
+    connect_error = "connectError"
+    disconnected = "disconnected"
+    unset = "unset"
+
+
+class Account(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=256)
+    name: str = Field(max_length=256)
+    email: str | None = Field(default=None, max_length=320)
+    state: str = Field(default=AccountState.init, max_length=32, index=True)
+    # Connection settings as JSON; secret leaves (pass, accessToken, refreshToken) are encrypted.
+    # None means the protocol is switched off for this account (``imap: false``).
+    imap: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    smtp: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    oauth2: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    notify_from: datetime = Field(default_factory=utcnow)
+    webhooks: str | None = Field(default=None, max_length=2048)
+    path: list[str] | None = Field(default=None, sa_column=json_column())
+    copy_sent: bool | None = Field(default=None)
+    locale: str | None = Field(default=None, max_length=32)
+    tz: str | None = Field(default=None, max_length=64)
+    sync_time: datetime | None = Field(default=None)
+    last_error: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    counters: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    # Ownership lease: which process holds this account's connections, and until when.
+    owner: str | None = Field(default=None, max_length=128)
+    lease_expires: datetime | None = Field(default=None)
+    created: datetime = Field(default_factory=utcnow)
+    updated: datetime = Field(default_factory=utcnow)

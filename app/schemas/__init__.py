@@ -1,0 +1,1 @@
+"""Request and response shapes: they validate input, serialise output and generate the OpenAPI document."""

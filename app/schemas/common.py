@@ -1,0 +1,43 @@
+"""Shapes shared by every area: strict input, errors, pagination."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StrictInput(BaseModel):
+    """Request bodies reject unknown keys so that a typo is an error, not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class QueryInput(BaseModel):
+    """Query strings ignore unknown keys (``access_token`` travels there too)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ErrorResponse(Output):
+    error: str = Field(description="Human-readable message")
+    code: str = Field(description="Stable machine-readable code, e.g. InvalidRequest")
+    statusCode: int
+    details: dict[str, Any] | None = Field(default=None, description="Per-field messages for invalid input")
+
+
+Page = Annotated[int, Field(ge=0, le=1_000_000, description="Page number, 0-based")]
+PageSize = Annotated[int, Field(ge=1, le=1000, description="Items per page")]
+
+
+class PageQuery(QueryInput):
+    page: Page = 0
+    pageSize: PageSize = 20
+
+
+def page_count(total: int, page_size: int) -> int:
+    return -(-total // page_size)

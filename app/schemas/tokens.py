@@ -1,0 +1,41 @@
+"""Access token shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from app.schemas.accounts import AccountId
+from app.schemas.common import Output, StrictInput
+
+Scope = Literal["*", "api", "metrics", "smtp", "imap-proxy"]
+
+
+class TokenCreate(StrictInput):
+    account: AccountId = Field(description="Tokens made through the API are always bound to one account")
+    description: str = Field(default="", max_length=1024)
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=5)] = Field(default_factory=lambda: ["api"])
+
+
+class TokenCreated(Output):
+    token: str
+
+
+class TokenInfo(Output):
+    id: str = Field(description="SHA-256 of the token; the token itself is never stored")
+    account: str | None
+    description: str
+    scopes: list[str]
+    created: datetime
+    lastUsed: datetime | None
+    ip: str | None
+
+
+class TokenList(Output):
+    tokens: list[TokenInfo]
+
+
+class TokenDeleted(Output):
+    deleted: bool

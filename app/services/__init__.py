@@ -1,0 +1,1 @@
+"""The domain layer: every operation once, shared by REST, GraphQL and the CLI."""

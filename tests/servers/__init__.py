@@ -1,0 +1,1 @@
+"""Reusable real-server test fixtures (Dovecot, SMTP sink, PostgreSQL, Redis)."""
