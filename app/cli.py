@@ -61,7 +61,8 @@ async def _with_ctx(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{'ID':<64}  {'ACCOUNT':<20}  {'SCOPES':<16}  {'CREATED':<20}  DESCRIPTION")
             for r in rows:
                 created = r.created.strftime("%Y-%m-%d %H:%M:%S")
-                print(f"{r.id:<64}  {r.account or '*':<20}  {','.join(r.scopes):<16}  {created:<20}  {r.description}")
+                scope_text = ",".join(r.scopes)
+                print(f"{r.id:<64}  {r.account or '*':<20}  {scope_text:<16}  {created:<20}  {r.description}")
         elif args.tokens_command == "revoke":
             await tokens.revoke(ctx, OPERATOR, args.id)
             print(f"revoked {args.id}")
@@ -99,7 +100,11 @@ def parser() -> argparse.ArgumentParser:
     issue = tsub.add_parser("issue", help="print a new token (system-wide unless -a is given)")
     issue.add_argument("-d", "--description", default="", help="what the token is for")
     issue.add_argument(
-        "-s", "--scope", action="append", default=[], help=f"scope, repeatable or comma-separated: {', '.join(SCOPES)}"
+        "-s",
+        "--scope",
+        action="append",
+        default=[],
+        help=f"scope, repeatable or comma-separated: {', '.join(SCOPES)}",
     )
     issue.add_argument("-a", "--account", help="bind the token to this account")
     tsub.add_parser("list", help="list tokens (ids, never values)")

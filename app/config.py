@@ -58,7 +58,9 @@ class Settings:
         )
         log_level = (env.get("MAILGATE_LOG_LEVEL", "").strip() or "info").lower()
         if log_level not in ("critical", "error", "warning", "info", "debug"):
-            raise ConfigError(f"MAILGATE_LOG_LEVEL must be one of debug/info/warning/error, got {log_level!r}")
+            raise ConfigError(
+                f"MAILGATE_LOG_LEVEL must be one of debug/info/warning/error, got {log_level!r}"
+            )
         return cls(
             host=env.get("MAILGATE_HOST", "").strip() or "127.0.0.1",
             port=_int(env, "MAILGATE_PORT", 3000, 0, 65535),

@@ -42,7 +42,9 @@ class Cipher:
         try:
             return self._fernet.decrypt(stored[len(PREFIX) :].encode()).decode()
         except InvalidToken:
-            raise DecryptionError("cannot decrypt a stored credential: was MAILGATE_SECRET changed?") from None
+            raise DecryptionError(
+                "cannot decrypt a stored credential: was MAILGATE_SECRET changed?"
+            ) from None
 
     @staticmethod
     def is_encrypted(value: object) -> bool:

@@ -43,7 +43,9 @@ async def get_account(call: Call) -> AccountInfo:
     return await accounts.get_account(call.ctx, call.principal, call.path("account"))
 
 
-@router.put("/v1/account/{account}", body=AccountUpdate, response=AccountUpdated, tag=TAG, errors=(400, 403, 404))
+@router.put(
+    "/v1/account/{account}", body=AccountUpdate, response=AccountUpdated, tag=TAG, errors=(400, 403, 404)
+)
 async def update_account(call: Call) -> AccountUpdated:
     """Change an account; ``partial: true`` in imap/smtp/oauth2 merges instead of replacing."""
     account = await accounts.update_account(call.ctx, call.principal, call.path("account"), call.body)
@@ -57,7 +59,11 @@ async def delete_account(call: Call) -> AccountDeleted:
 
 
 @router.put(
-    "/v1/account/{account}/reconnect", body=ReconnectInput, response=ReconnectResult, tag=TAG, errors=(403, 404)
+    "/v1/account/{account}/reconnect",
+    body=ReconnectInput,
+    response=ReconnectResult,
+    tag=TAG,
+    errors=(403, 404),
 )
 async def reconnect_account(call: Call) -> ReconnectResult:
     """Drop and re-open the account's connections now."""

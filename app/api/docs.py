@@ -58,8 +58,7 @@ def render(doc: dict[str, Any]) -> str:
     out.append("<h2>Schemas</h2>")
     for name, schema in doc["components"]["schemas"].items():
         text = escape(json.dumps(schema, indent=2))
-        out.append(
-            f"<details id='schema-{escape(name)}'><summary>{escape(name)}</summary><pre>{text}</pre></details>"
-        )
+        anchor = escape(name)
+        out.append(f"<details id='schema-{anchor}'><summary>{anchor}</summary><pre>{text}</pre></details>")
     out.append("</body></html>")
     return "\n".join(out)

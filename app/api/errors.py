@@ -87,12 +87,18 @@ async def http_error(_request: Request, exc: Exception) -> Response:
     message = {404: "Route not found", 405: "Method not allowed for this route"}.get(
         exc.status_code, HTTPStatus(exc.status_code).phrase
     )
-    return error_response(exc.status_code, message, headers=exc.headers)
+    return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
 
 
 async def database_error(_request: Request, exc: Exception) -> Response:
     log.error("database error: %s", type(exc).__name__, exc_info=exc)
     return error_response(503, "The database is unavailable, try again", "DatabaseUnavailable")
+
+
+async def network_error(_request: Request, exc: Exception) -> Response:
+    # Raised by drivers while connecting (asyncpg raises OSError, not a SQLAlchemy error).
+    log.error("backing service unreachable: %s", exc)
+    return error_response(503, "A backing service is unavailable, try again", "ServiceUnavailable")
 
 
 async def unexpected_error(_request: Request, exc: Exception) -> Response:
@@ -104,5 +110,6 @@ HANDLERS: dict[Any, Any] = {
     ServiceError: service_error,
     HTTPException: http_error,
     SQLAlchemyError: database_error,
+    OSError: network_error,
     Exception: unexpected_error,
 }

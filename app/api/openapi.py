@@ -28,7 +28,12 @@ ERROR_TEXT = {
 def build(endpoints: list[Endpoint]) -> dict[str, Any]:
     wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorResponse, "serialization")]
     for ep in endpoints:
-        for model, mode in ((ep.body, "validation"), (ep.query, "validation"), (ep.response, "serialization")):
+        pairs: tuple[tuple[type[BaseModel] | None, JsonSchemaMode], ...] = (
+            (ep.body, "validation"),
+            (ep.query, "validation"),
+            (ep.response, "serialization"),
+        )
+        for model, mode in pairs:
             if model is not None and (model, mode) not in wanted:
                 wanted.append((model, mode))
     refs, top = models_json_schema(wanted, ref_template=REF)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 import ssl
@@ -130,10 +131,9 @@ async def _imap_session(cfg: dict[str, Any], want_list: bool) -> list[ListedMail
         if want_list:
             listed = await asyncio.wait_for(client.list('""', '"*"'), TIMEOUT)
             boxes = parse_list(listed.lines)
-        try:
+        # Logging out of a server we are leaving anyway: its failure changes nothing.
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(client.logout(), 5)
-        except Exception:  # logging out of a server we are leaving anyway; its failure changes nothing
-            pass
         return boxes
     finally:
         transport = getattr(client.protocol, "transport", None)
@@ -141,7 +141,9 @@ async def _imap_session(cfg: dict[str, Any], want_list: bool) -> list[ListedMail
             transport.close()
 
 
-async def check_imap(cfg: dict[str, Any], want_list: bool = False) -> tuple[Outcome, list[ListedMailbox] | None]:
+async def check_imap(
+    cfg: dict[str, Any], want_list: bool = False
+) -> tuple[Outcome, list[ListedMailbox] | None]:
     try:
         boxes = await asyncio.wait_for(_imap_session(cfg, want_list), TIMEOUT * 2)
     except Exception as exc:

@@ -15,7 +15,9 @@ class Event(SQLModel, table=True):
     # BIGINT on PostgreSQL; INTEGER on SQLite so that it stays the rowid alias and autoincrements.
     id: int | None = Field(
         default=None,
-        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
     )
     account: str | None = Field(default=None, index=True, max_length=256)
     type: str = Field(max_length=64, index=True)

@@ -54,7 +54,9 @@ class TlsInput(StrictInput):
 
 
 class _ServerInput(StrictInput):
-    partial: bool = Field(default=False, description="Merge into the stored settings instead of replacing them")
+    partial: bool = Field(
+        default=False, description="Merge into the stored settings instead of replacing them"
+    )
     host: Host | None = None
     port: Port | None = None
     secure: bool | None = None
@@ -105,7 +107,9 @@ class _AccountFields(StrictInput):
     email: Email | None = None
     smtp: SmtpInput | Literal[False] | None = None
     oauth2: OAuth2Input | None = None
-    notifyFrom: datetime | None = Field(default=None, description="Send messageNew events only for newer mail")
+    notifyFrom: datetime | None = Field(
+        default=None, description="Send messageNew events only for newer mail"
+    )
     webhooks: HttpUrl | None = Field(default=None, description="Per-account webhook URL")
     path: SyncPaths | None = Field(default=None, description="Folders to sync; '*' or omitted syncs all")
     copy_: bool | None = Field(

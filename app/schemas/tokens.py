@@ -13,10 +13,14 @@ from app.schemas.common import Output, StrictInput
 Scope = Literal["*", "api", "metrics", "smtp", "imap-proxy"]
 
 
+def _default_scopes() -> list[Scope]:
+    return ["api"]
+
+
 class TokenCreate(StrictInput):
     account: AccountId = Field(description="Tokens made through the API are always bound to one account")
     description: str = Field(default="", max_length=1024)
-    scopes: Annotated[list[Scope], Field(min_length=1, max_length=5)] = Field(default_factory=lambda: ["api"])
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=5)] = Field(default_factory=_default_scopes)
 
 
 class TokenCreated(Output):

@@ -70,10 +70,10 @@ def _apply(ctx: Context, row: Account, data: AccountCreate | AccountUpdate, fiel
     if "notifyFrom" in fields:
         row.notify_from = data.notifyFrom or utcnow()
     wanted = initial_state(row.imap, row.oauth2)
-    if wanted == AccountState.unset or AccountState(row.state) == AccountState.unset:
-        if row.state != wanted:
-            row.state = wanted
-            row.last_error = None
+    # Switching IMAP off parks the account; switching it back on starts it afresh.
+    if (AccountState.unset in (wanted, row.state)) and row.state != wanted:
+        row.state = wanted
+        row.last_error = None
     row.updated = utcnow()
     return changed
 

@@ -19,7 +19,9 @@ class Context:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
-        return cls(settings=settings, db=Database(settings.database_url), cipher=Cipher(load_secret(settings)))
+        return cls(
+            settings=settings, db=Database(settings.database_url), cipher=Cipher(load_secret(settings))
+        )
 
     async def close(self) -> None:
         await self.db.dispose()

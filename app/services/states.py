@@ -18,7 +18,9 @@ S = AccountState
 
 TRANSITIONS: dict[AccountState, frozenset[AccountState]] = {
     S.init: frozenset({S.connecting, S.disconnected}),
-    S.connecting: frozenset({S.syncing, S.connected, S.authentication_error, S.connect_error, S.disconnected}),
+    S.connecting: frozenset(
+        {S.syncing, S.connected, S.authentication_error, S.connect_error, S.disconnected}
+    ),
     S.syncing: frozenset({S.connected, S.authentication_error, S.connect_error, S.disconnected}),
     S.connected: frozenset({S.syncing, S.authentication_error, S.connect_error, S.disconnected}),
     S.authentication_error: frozenset({S.connecting, S.disconnected}),

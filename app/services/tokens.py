@@ -34,7 +34,9 @@ async def issue(
     if bad or not scopes:
         raise InvalidRequest("Unknown scope", details={"scopes": f"must be some of {', '.join(SCOPES)}"})
     value = secrets.token_hex(32)
-    row = Token(id=digest(value), description=description, scopes=list(dict.fromkeys(scopes)), account=account)
+    row = Token(
+        id=digest(value), description=description, scopes=list(dict.fromkeys(scopes)), account=account
+    )
     async with ctx.db.session() as session:
         if account is not None and await session.get(Account, account) is None:
             raise AccountNotFound()

@@ -13,11 +13,10 @@ async def verify_account(principal: Principal, data: VerifyInput) -> VerifyResul
     principal.require_system()
     imap_cfg = data.imap.model_dump(by_alias=True, exclude_none=True) if data.imap else None
     smtp_cfg = data.smtp.model_dump(by_alias=True, exclude_none=True) if data.smtp else None
-    imap_task = probe.check_imap(imap_cfg, data.mailboxes) if imap_cfg else None
-    smtp_task = probe.check_smtp(smtp_cfg) if smtp_cfg else None
-    imap_done, smtp_done = await asyncio.gather(
-        imap_task or asyncio.sleep(0, None), smtp_task or asyncio.sleep(0, None)
-    )
+    imap_task = asyncio.ensure_future(probe.check_imap(imap_cfg, data.mailboxes)) if imap_cfg else None
+    smtp_task = asyncio.ensure_future(probe.check_smtp(smtp_cfg)) if smtp_cfg else None
+    imap_done = await imap_task if imap_task else None
+    smtp_done = await smtp_task if smtp_task else None
     result = VerifyResult()
     if imap_done is not None:
         outcome, boxes = imap_done
