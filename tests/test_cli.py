@@ -88,7 +88,7 @@ class served:
 
     def __enter__(self) -> str:
         env = cli_env(self.tmp_path) | {"MAILGATE_PORT": str(self.port)}
-        self.log = open(self.tmp_path / "serve.log", "ab")  # noqa: SIM115
+        self.log = open(self.tmp_path / "serve.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
