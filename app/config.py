@@ -48,6 +48,12 @@ class Settings:
     max_body_size: int = 25 * 1024 * 1024
     auth_failures_per_minute: int = 30
     auto_migrate: bool = True
+    sync: bool = True  # run the account supervisor in this process
+    poll_interval: float = 30.0  # seconds between STATUS checks of folders other than INBOX
+    imap_timeout: float = 30.0
+    reconnect_base: float = 1.0
+    reconnect_cap: float = 300.0
+    lease_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -72,6 +78,10 @@ class Settings:
             max_body_size=_int(env, "MAILGATE_MAX_BODY_SIZE", 25 * 1024 * 1024, 1024),
             auth_failures_per_minute=_int(env, "MAILGATE_AUTH_FAILURES_PER_MINUTE", 30, 0),
             auto_migrate=_bool(env, "MAILGATE_AUTO_MIGRATE", True),
+            sync=_bool(env, "MAILGATE_SYNC", True),
+            poll_interval=_int(env, "MAILGATE_POLL_INTERVAL", 30, 1, 86400),
+            imap_timeout=_int(env, "MAILGATE_IMAP_TIMEOUT", 30, 1, 3600),
+            reconnect_cap=_int(env, "MAILGATE_RECONNECT_MAX", 300, 1, 86400),
         )
 
     @property

@@ -12,6 +12,7 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession as CoreSession
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alembic import command
@@ -45,10 +46,17 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._core = async_sessionmaker(self.engine, class_=CoreSession, expire_on_commit=False)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def core(self) -> AsyncIterator[CoreSession]:
+        """A plain SQLAlchemy session, for bulk statements (sqlmodel's ``execute`` warns on every call)."""
+        async with self._core() as session:
             yield session
 
     async def ping(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,18 +13,19 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app import logs
-from app.api import accounts, docs, openapi, system, tokens
+from app.api import accounts, docs, mailboxes, messages, openapi, system, tokens
 from app.api.auth import FailureLimiter
 from app.api.errors import HANDLERS
 from app.api.routing import Endpoint, to_route
 from app.config import Settings
 from app.db import migrate
 from app.services.context import Context
+from app.sync.supervisor import Supervisor
 from app.tasks.broker import broker
 
 log = logging.getLogger("mailgate")
 
-ROUTERS = (accounts.router, tokens.router, system.router)
+ROUTERS = (accounts.router, mailboxes.router, messages.router, tokens.router, system.router)
 
 
 def endpoints() -> list[Endpoint]:
@@ -52,10 +54,17 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         app.state.ctx = ctx or Context.from_settings(settings)
         if not broker.is_worker_process:
             await broker.startup()
+        supervisor = Supervisor(app.state.ctx) if settings.sync else None
+        if supervisor is not None:
+            await supervisor.start()
+        reaper = asyncio.create_task(app.state.ctx.imap.reaper())
         log.info("Mailgate ready on %s (database: %s)", settings.port, app.state.ctx.db.engine.dialect.name)
         try:
             yield
         finally:
+            reaper.cancel()
+            if supervisor is not None:
+                await supervisor.stop()
             if not broker.is_worker_process:
                 await broker.shutdown()
             if own_ctx:

@@ -132,7 +132,8 @@ def test_serve_walkthrough(tmp_path: Path) -> None:
         assert r.json() == {"account": "example", "state": "new"}
         assert httpx2.get(f"{base}/v1/accounts", headers=h).json()["total"] == 1
         info = httpx2.get(f"{base}/v1/account/example", headers=h).json()
-        assert info["state"] == "init" and info["imap"]["auth"]["pass"] == "******"
+        assert info["state"] in ("init", "connecting", "connectError")  # imap.example.com is unreachable
+        assert info["imap"]["auth"]["pass"] == "******"
         r = httpx2.put(f"{base}/v1/account/example", json={"imap": {"partial": True, "port": 143}}, headers=h)
         assert r.status_code == 200
         user_token = httpx2.post(f"{base}/v1/token", json={"account": "example"}, headers=h).json()["token"]

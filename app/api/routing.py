@@ -115,10 +115,22 @@ async def parse_body(request: Request, model: type[BaseModel], limit: int) -> Ba
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidRequest("Request body is not valid JSON", details={"body": str(exc)}) from None
+        if b"\\u0000" in raw.lower():  # no database stores NUL in text; refuse it up front
+            raise InvalidRequest(
+                "Strings may not contain NUL characters", details={"body": "contains \\u0000"}
+            )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise invalid(exc, "request body") from None
+
+
+def _no_nul(values: dict[str, str], where: str) -> None:
+    bad = [k for k, v in values.items() if "\x00" in v or "\x00" in k]
+    if bad:
+        raise InvalidRequest(
+            f"NUL characters are not allowed in the {where}", details={k: "contains NUL" for k in bad}
+        )
 
 
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
@@ -137,8 +149,10 @@ def to_route(endpoint: Endpoint) -> Route:
         else:
             principal = await authenticate(request, ctx, limiter)
             principal.require_scope(endpoint.scope)
+        _no_nul(request.path_params, "path")
         call = Call(request=request, ctx=ctx, principal=principal)
         if endpoint.query is not None:
+            _no_nul(dict(request.query_params), "query")
             call.query = parse_query(request, endpoint.query)
         if endpoint.body is not None:
             call.body = await parse_body(request, endpoint.body, ctx.settings.max_body_size)

@@ -2,6 +2,8 @@
 
 from app.models.account import Account, AccountState
 from app.models.event import Event
+from app.models.mailbox import Mailbox
+from app.models.message import Message
 from app.models.token import Token
 
-__all__ = ["Account", "AccountState", "Event", "Token"]
+__all__ = ["Account", "AccountState", "Event", "Mailbox", "Message", "Token"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
 from app.models.account import Account, AccountState
@@ -21,8 +21,12 @@ TRANSITIONS: dict[AccountState, frozenset[AccountState]] = {
     S.connecting: frozenset(
         {S.syncing, S.connected, S.authentication_error, S.connect_error, S.disconnected}
     ),
-    S.syncing: frozenset({S.connected, S.authentication_error, S.connect_error, S.disconnected}),
-    S.connected: frozenset({S.syncing, S.authentication_error, S.connect_error, S.disconnected}),
+    S.syncing: frozenset(
+        {S.connected, S.connecting, S.authentication_error, S.connect_error, S.disconnected}
+    ),
+    S.connected: frozenset(
+        {S.syncing, S.connecting, S.authentication_error, S.connect_error, S.disconnected}
+    ),
     S.authentication_error: frozenset({S.connecting, S.disconnected}),
     S.connect_error: frozenset({S.connecting, S.disconnected}),
     S.disconnected: frozenset({S.connecting}),
@@ -70,6 +74,8 @@ def transition(
     if new in (S.authentication_error, S.connect_error):
         account.last_error = error
         events.record(session, new.value, account.id, {"state": new.value, **(error or {})})
+    elif new == S.disconnected and error is not None:
+        account.last_error = error
     elif new in (S.syncing, S.connected) and current == S.connecting:
         account.last_error = None
         events.record(session, "authenticationSuccess", account.id, {"user": _login(account)})

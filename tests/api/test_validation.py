@@ -136,3 +136,10 @@ async def test_junk_values_never_crash(client: httpx2.AsyncClient, auth: dict[st
         assert r.status_code in (200, 400), (field, value, r.text)
         r = await client.put("/v1/account/v1", json={field: value}, headers=auth)
         assert r.status_code in (200, 400, 404), (field, value, r.text)
+
+
+async def test_nul_characters_are_refused(client: httpx2.AsyncClient, auth: dict[str, str]) -> None:
+    r = await client.post("/v1/account", json={**GOOD, "name": "a\u0000b"}, headers=auth)
+    assert_error(r, 400, "InvalidRequest")
+    assert_error(await client.get("/v1/account/a%00b", headers=auth), 400, "InvalidRequest")
+    assert_error(await client.get("/v1/accounts?query=a%00", headers=auth), 400, "InvalidRequest")

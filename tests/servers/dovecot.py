@@ -1,18 +1,23 @@
 """A throw-away Dovecot 2.3 IMAP server for integration tests (no systemd).
 
-Layout under ``base_dir``: ``dovecot.conf``, ``users`` (passwd-file), ``dovecot.log``,
-``run/`` (base_dir), ``state/``. Mail lives in ``mail_root`` (owned by uid/gid ``mail``).
-Because the imap processes run as uid ``mail``, every directory above ``mail_root`` must be
-traversable by "others". pytest's ``tmp_path_factory`` directories are not (the
-``/tmp/pytest-of-root`` chain is mode 0700, and pytest resets that mode at each session
-start), so when ``base_dir`` is not traversable the mail root is put in a private
-``tempfile.mkdtemp()`` directory under ``/tmp`` instead, which :meth:`Dovecot.cleanup` removes.
+Runtime layout: ``dovecot.conf``, ``users`` (passwd-file), ``dovecot.log``, ``run/``
+(Dovecot's base_dir), ``state/`` and ``mail/`` (owned by uid/gid ``mail``).
+
+Dovecot's auth process runs as user ``dovecot`` and the imap processes as ``mail``, so every
+directory above the runtime dir must be traversable by "others". pytest's ``tmp_path_factory``
+directories are not (``/tmp/pytest-of-root`` is mode 0700 and pytest resets that mode at the
+start of *every* session, so chmod-ing it would break when two sessions run at once). When
+``base_dir`` is not traversable, the runtime dir is a private ``tempfile.mkdtemp()`` directory
+under ``/tmp`` (mode 0711); :meth:`Dovecot.cleanup` copies the log and config into ``base_dir``
+and removes it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import math
 import os
 import re
 import shutil
@@ -22,7 +27,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import aioimaplib
@@ -61,6 +66,27 @@ def _traversable_by_others(path: Path) -> bool:
     return True
 
 
+def _processes_titled(prefix: str) -> dict[int, str]:
+    """{pid: title} of live processes whose title (argv[0]) starts with ``prefix``."""
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().split(b"\0", 1)[0].decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith(prefix) and pid_alive(int(entry.name)):
+            found[int(entry.name)] = title
+    return found
+
+
+def _signal_all(pids: Iterable[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
 def _mail_ids() -> tuple[int, int]:
     import grp
     import pwd
@@ -84,8 +110,8 @@ class Dovecot:
         *,
         oauth2_introspection_url: str | None = None,
         port: int | None = None,
-        mail_root: Path | None = None,
         auth_failure_delay: int = 0,
+        spare_users: int = 0,
     ) -> None:
         self.dovecot_bin = require_binary("dovecot", "dovecot-imapd")
         self.doveadm_bin = require_binary("doveadm", "dovecot-imapd")
@@ -99,28 +125,39 @@ class Dovecot:
         self.instance_name = f"mailgate-test-{uuid.uuid4().hex[:10]}"
         self.oauth2_introspection_url = oauth2_introspection_url
         self.auth_failure_delay = auth_failure_delay
-        self.conf_path = self.base_dir / "dovecot.conf"
-        self.oauth2_conf_path = self.base_dir / "dovecot-oauth2.conf.ext"
-        self.passwd_path = self.base_dir / "users"
-        self.log_path = self.base_dir / "dovecot.log"
-        self.run_dir = self.base_dir / "run"
-        self.state_dir = self.base_dir / "state"
-        self._own_mail_root = False
-        if mail_root is None:
-            if _traversable_by_others(self.base_dir):
-                mail_root = self.base_dir / "mail"
-            else:
-                mail_root = Path(tempfile.mkdtemp(prefix="mailgate-dovecot-mail-"))
-                self._own_mail_root = True
-        self.mail_root = Path(mail_root).resolve()
+        self._own_runtime_dir = not _traversable_by_others(self.base_dir)
+        if self._own_runtime_dir:
+            self.runtime_dir = Path(tempfile.mkdtemp(prefix="mailgate-dovecot-"))
+            os.chmod(self.runtime_dir, 0o711)
+        else:
+            self.runtime_dir = self.base_dir
+        self.conf_path = self.runtime_dir / "dovecot.conf"
+        self.oauth2_conf_path = self.runtime_dir / "dovecot-oauth2.conf.ext"
+        self.passwd_path = self.runtime_dir / "users"
+        self.log_path = self.runtime_dir / "dovecot.log"
+        self.run_dir = self.runtime_dir / "run"
+        self.state_dir = self.runtime_dir / "state"
+        self.mail_root = self.runtime_dir / "mail"
         self.users: dict[str, str] = {}
+        self._spare: list[tuple[str, str]] = []
         self._pid: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._atexit_registered = False
-        self._prepare_dirs()
-        for email, password in (users or {}).items():
-            self.add_user(email, password)
-        self.passwd_path.touch()
-        self.write_config()
+        try:
+            self._prepare_dirs()
+            self.passwd_path.touch()
+            for email, password in (users or {}).items():
+                self.add_user(email, password)
+            tag = uuid.uuid4().hex[:6]
+            for i in range(spare_users):
+                email, password = f"spare{i:03d}-{tag}@example.com", f"pw-{uuid.uuid4().hex[:12]}"
+                self.add_user(email, password)
+                self._spare.append((email, password))
+            self.write_config()
+        except BaseException:
+            if self._own_runtime_dir:
+                shutil.rmtree(self.runtime_dir, ignore_errors=True)
+            raise
 
     # ------------------------------------------------------------------ config
     def _prepare_dirs(self) -> None:
@@ -208,6 +245,13 @@ service imap-login {{
     port = 0
   }}
 }}
+# mode 0 = no anvil-auth-penalty socket, so auth runs without the anvil penalty
+# (otherwise every login from 127.0.0.1 after a failed one is delayed 4..15 s)
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 service stats {{
   unix_listener stats-writer {{
     mode = 0666
@@ -220,13 +264,47 @@ protocol imap {{
         self.conf_path.write_text(conf)
 
     # ------------------------------------------------------------------- users
-    def add_user(self, email: str, password: str) -> None:
-        """Append a user to the passwd-file (Dovecot re-reads it when it changes)."""
+    def add_user(self, email: str, password: str, *, wait: bool = True) -> None:
+        """Append a user to the passwd-file; Dovecot re-reads the file when it changes.
+
+        Dovecot stats the passwd-file at most once per second (``passwd_file_sync``), so a
+        login in the same second as an earlier lookup may still see the old file. With
+        ``wait`` (and a running server) this returns only once ``doveadm auth test``
+        accepts the new user, retrying after the next second boundary if needed.
+        """
         if ":" in email or ":" in password or "\n" in email + password:
             raise ValueError("passwd-file users/passwords must not contain ':' or newlines")
         with self.passwd_path.open("a") as fh:
             fh.write(f"{email}:{{PLAIN}}{password}::::::\n")
         self.users[email] = password
+        if wait and self._pid is not None and pid_alive(self._pid):
+            self._wait_auth_ok(email, password)
+
+    def fresh_user(self) -> tuple[str, str]:
+        """An (email, password) nobody has used yet, with empty mailboxes.
+
+        Taken from the ``spare_users`` written before start (instant); once those are used
+        up, a new user is added with :meth:`add_user` (which may take up to ~1 s).
+        """
+        if self._spare:
+            return self._spare.pop(0)
+        email = f"u{uuid.uuid4().hex[:12]}@example.com"
+        password = f"pw-{uuid.uuid4().hex[:12]}"
+        self.add_user(email, password)
+        return email, password
+
+    def _wait_auth_ok(self, email: str, password: str, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            proc = self.doveadm("auth", "test", email, password, check=False)
+            if proc.returncode == 0:
+                return
+            if time.monotonic() >= deadline:
+                raise DovecotError(
+                    f"Dovecot does not accept new user {email} after {timeout}s: {proc.stdout}{proc.stderr}"
+                )
+            now = time.time()
+            time.sleep(math.floor(now) + 1.02 - now)  # past the next second boundary
 
     def maildir(self, user: str) -> Path:
         """The Maildir root of ``user`` (it exists only after the first login/append)."""
@@ -247,15 +325,15 @@ protocol imap {{
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the master and wait until the port answers ``* OK``."""
-        if self._pid is not None and pid_alive(self._pid):
+        if self._proc is not None and self._proc.poll() is None:
             return
         attempts = 1 if self._fixed_port else 3
         for attempt in range(attempts):
             try:
                 self._start_once(timeout)
                 break
-            except DovecotError:
-                in_use = "Address already in use" in tail(self.log_path, 20)
+            except DovecotError as exc:
+                in_use = "Address already in use" in str(exc)
                 if attempt + 1 >= attempts or not in_use:
                     raise
                 self.port = free_port()
@@ -267,36 +345,36 @@ protocol imap {{
 
     def _start_once(self, timeout: float) -> None:
         log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        proc = subprocess.run(
-            [self.dovecot_bin, "-c", str(self.conf_path)],
-            capture_output=True,
-            text=True,
-            cwd=self.base_dir,
-        )
-        if proc.returncode != 0:
-            raise DovecotError(
-                f"dovecot -c {self.conf_path} exited with {proc.returncode}:\n"
-                f"{proc.stdout}{proc.stderr}\n--- {self.log_path} ---\n"
-                f"{self._log_since(log_offset)}"
+        # -F (foreground): the master stays our child, so we know its PID without a
+        # pidfile and can reap it (a daemonized master lingers as a zombie of PID 1 for a
+        # while, and Dovecot refuses to start while the pidfile names a "live" zombie).
+        out_path = self.runtime_dir / "dovecot.start.out"
+        with out_path.open("w") as out:
+            proc = subprocess.Popen(
+                [self.dovecot_bin, "-F", "-c", str(self.conf_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.runtime_dir,
+                start_new_session=True,
             )
+        self._proc = proc
+        self._pid = proc.pid
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            pid = self._read_pidfile()
-            if pid is not None:
-                self._pid = pid
-                if not pid_alive(pid):
-                    break
-            if port_accepts(self.host, self.port):
-                banner = read_banner(self.host, self.port)
-                if banner.startswith(b"* OK"):
-                    if self._pid is None:
-                        self._pid = self._read_pidfile()
-                    return
+            if proc.poll() is not None:
+                self._pid = self._proc = None
+                raise DovecotError(
+                    f"dovecot -F -c {self.conf_path} exited with {proc.returncode}:\n"
+                    f"{tail(out_path)}\n--- {self.log_path} ---\n"
+                    f"{self._log_since(log_offset)}"
+                )
+            if read_banner(self.host, self.port).startswith(b"* OK"):
+                return
             time.sleep(0.02)
-        pid = self._pid
-        self._kill_master()
+        self.stop(5.0)
         raise DovecotError(
-            f"Dovecot (pid {pid}) did not answer '* OK' on {self.host}:{self.port} "
+            f"Dovecot (pid {proc.pid}) did not answer '* OK' on {self.host}:{self.port} "
             f"within {timeout}s\n--- {self.log_path} ---\n{self._log_since(log_offset)}"
         )
 
@@ -310,37 +388,45 @@ protocol imap {{
         return "\n".join(text.splitlines()[-40:])
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the master (doveadm stop, then SIGTERM/SIGKILL by pid) and wait until gone."""
+        """Stop the master we started and every process of this instance; wait until gone.
+
+        Dovecot 2.3's master, on SIGTERM (what ``doveadm stop`` sends), stops its idle
+        services but leaves imap processes that serve a client running as orphans, and
+        then idles ~1-2 s before exiting. So: SIGTERM the master and all processes titled
+        ``dovecot-<instance_name>/...`` (unique to this instance; imap answers
+        ``* BYE Server shutting down.``), then the log process, then SIGKILL leftovers.
+        """
         pid = self._pid or self._read_pidfile()
-        if pid is None or not pid_alive(pid):
+        prefix = f"dovecot-{self.instance_name}/"
+        master_alive = pid is not None and pid_alive(pid)
+        if not master_alive and not _processes_titled(prefix):
             self._pid = None
             return
-        subprocess.run(
-            [self.doveadm_bin, "-c", str(self.conf_path), "stop"],
-            capture_output=True,
-            timeout=timeout,
-        )
-        if not wait_pid_gone(pid, timeout):
-            self._kill_master()
-        self._pid = None
-        # the listener must be closed before a restart can bind the same port again
+        if pid is not None and master_alive:
+            _signal_all([pid], signal.SIGTERM)
         deadline = time.monotonic() + timeout
+        workers = {p for p, title in _processes_titled(prefix).items() if title != prefix + "log"}
+        _signal_all(workers, signal.SIGTERM)
+        while any(pid_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        rest = set(_processes_titled(prefix))
+        _signal_all(rest, signal.SIGTERM)  # the log process, and anything spawned meanwhile
+        while any(pid_alive(p) for p in rest) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        leftovers = set(_processes_titled(prefix))
+        if pid is not None and pid_alive(pid):
+            leftovers.add(pid)  # nothing left to supervise: don't wait for its idle exit
+        _signal_all(leftovers, signal.SIGKILL)
+        for p in leftovers:
+            wait_pid_gone(p, 5.0)
+        if self._proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(5.0)  # reap our child
+        self._pid = self._proc = None
+        (self.run_dir / "master.pid").unlink(missing_ok=True)
+        # the listener must be closed before a restart can bind the same port again
         while port_accepts(self.host, self.port) and time.monotonic() < deadline:
             time.sleep(0.02)
-
-    def _kill_master(self) -> None:
-        pid = self._pid or self._read_pidfile()
-        if pid is None:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if not pid_alive(pid):
-                break
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                break
-            wait_pid_gone(pid, 5.0)
-        self._pid = None
 
     def restart(self, timeout: float = 10.0) -> None:
         """Stop and start again on the same port (existing connections are dropped)."""
@@ -348,21 +434,22 @@ protocol imap {{
         self.start(timeout)
 
     def cleanup(self) -> None:
-        """Stop and remove the private mail root (if we created it)."""
+        """Stop; if the runtime dir is a private temp dir, keep log+config in base_dir and remove it."""
         try:
             self.stop()
         finally:
             if self._atexit_registered:
                 atexit.unregister(self._atexit_stop)
                 self._atexit_registered = False
-            if self._own_mail_root:
-                shutil.rmtree(self.mail_root, ignore_errors=True)
+            if self._own_runtime_dir and self.runtime_dir.exists():
+                for path in (self.log_path, self.conf_path):
+                    with contextlib.suppress(OSError):
+                        shutil.copy(path, self.base_dir / path.name)
+                shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
     def _atexit_stop(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # best effort at interpreter exit
             self.cleanup()
-        except Exception:  # noqa: BLE001 - best effort at interpreter exit
-            pass
 
     # ----------------------------------------------------------------- doveadm
     def doveadm(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -375,8 +462,7 @@ protocol imap {{
         )
         if check and proc.returncode != 0:
             raise DovecotError(
-                f"doveadm {' '.join(args)} exited with {proc.returncode}: "
-                f"{proc.stdout}{proc.stderr}"
+                f"doveadm {' '.join(args)} exited with {proc.returncode}: {proc.stdout}{proc.stderr}"
             )
         return proc
 
@@ -417,7 +503,7 @@ async def append_messages(
     messages: Sequence[bytes],
     flags: str | Sequence[str] | None = None,
     *,
-    timeout: float = 30.0,
+    timeout: float = 30.0,  # noqa: ASYNC109 - per IMAP command
 ) -> list[int]:
     """APPEND ``messages`` to ``mailbox`` (seeding helper). Returns the new UIDs.
 
@@ -436,9 +522,7 @@ async def append_messages(
         if resp.result != "OK":
             raise DovecotError(f"IMAP LOGIN {user} failed: {resp.result} {resp.lines!r}")
         for message in messages:
-            resp = await asyncio.wait_for(
-                client.append(bytes(message), mailbox=quoted, flags=flags), timeout
-            )
+            resp = await asyncio.wait_for(client.append(bytes(message), mailbox=quoted, flags=flags), timeout)
             if resp.result != "OK":
                 raise DovecotError(f"APPEND to {mailbox} failed: {resp.result} {resp.lines!r}")
             match = _APPENDUID_RE.search(" ".join(_as_text(line) for line in resp.lines))
@@ -446,8 +530,6 @@ async def append_messages(
                 raise DovecotError(f"APPEND response without APPENDUID: {resp.lines!r}")
             uids.append(int(match.group(1)))
     finally:
-        try:
+        with contextlib.suppress(Exception):  # the connection may already be gone
             await asyncio.wait_for(client.logout(), 5.0)
-        except Exception:  # noqa: BLE001 - the connection may already be gone
-            pass
     return uids

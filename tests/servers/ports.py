@@ -32,8 +32,7 @@ def require_binary(name: str, package: str, *, search: list[str] | None = None) 
     path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
     if path is None:
         raise MissingBinaryError(
-            f"'{name}' not found: install the Debian package '{package}' "
-            f"(apt-get install -y {package})"
+            f"'{name}' not found: install the Debian package '{package}' (apt-get install -y {package})"
         )
     return path
 

@@ -1,0 +1,88 @@
+"""Reaching an account's mail: is it usable, which folder is meant, and a command connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlmodel import col, select
+
+from app.mail.imap import AuthenticationFailed, CommandFailed, ConnectFailed, ImapConnection, ImapError
+from app.models import Account, AccountState, Mailbox
+from app.services import accounts, credentials
+from app.services.context import Context
+from app.services.errors import NotFound, ServiceError
+from app.services.principal import Principal
+from app.services.states import UNAVAILABLE_CODES
+
+SPECIAL_USES = {"\\all", "\\archive", "\\drafts", "\\flagged", "\\junk", "\\sent", "\\trash", "\\inbox"}
+
+
+class AccountUnavailable(ServiceError):
+    status = 503
+
+
+class MailboxNotFound(NotFound):
+    code, message = "MailboxNotFound", "Mailbox was not found"
+
+
+class MessageNotFound(NotFound):
+    code, message = "MessageNotFound", "Message was not found"
+
+
+class ServerRefused(ServiceError):
+    """The IMAP server said NO to a valid request (e.g. the folder already exists)."""
+
+    status, code = 400, "ServerRefused"
+
+
+async def usable_account(ctx: Context, principal: Principal, account_id: str) -> Account:
+    account = await accounts.load(ctx, principal, account_id)
+    state = AccountState(account.state)
+    if account.imap is None or account.imap.get("disabled"):
+        raise AccountUnavailable("This account has no IMAP access", code="NotSyncing")
+    if state in UNAVAILABLE_CODES:
+        error = account.last_error or {}
+        detail = f": {error.get('response')}" if error.get("response") else ""
+        raise AccountUnavailable(
+            f"Account is not usable (state {state.value}){detail}", code=UNAVAILABLE_CODES[state]
+        )
+    return account
+
+
+async def find_mailbox(ctx: Context, account: str, path: str) -> Mailbox:
+    """A folder by path, or by special use (``\\Sent``) when the path starts with a backslash."""
+    query = select(Mailbox).where(Mailbox.account == account)
+    if path.lower() in SPECIAL_USES:
+        if path.lower() == "\\inbox":
+            query = query.where(Mailbox.path == "INBOX")
+        else:
+            query = query.where(col(Mailbox.special_use).ilike(path))
+    elif path.upper() == "INBOX":
+        query = query.where(Mailbox.path == "INBOX")
+    else:
+        query = query.where(Mailbox.path == path)
+    async with ctx.db.session() as s:
+        box = (await s.exec(query.order_by(col(Mailbox.id)))).first()
+    if box is None:
+        raise MailboxNotFound(f"Mailbox {path!r} was not found")
+    return box
+
+
+@asynccontextmanager
+async def imap(ctx: Context, account: Account) -> AsyncIterator[ImapConnection]:
+    """The account's command connection; IMAP failures become API errors, never 500s."""
+    settings = credentials.reveal(account.imap, ctx.cipher) or {}
+    try:
+        async with ctx.imap.use(account.id, settings) as conn:
+            yield conn
+    except AuthenticationFailed as exc:
+        raise AccountUnavailable(
+            f"Authentication failed: {exc.response or exc}", code="AuthenticationFails"
+        ) from None
+    except ConnectFailed as exc:
+        raise AccountUnavailable(f"Cannot reach the mail server: {exc}", code="ConnectionError") from None
+    except CommandFailed as exc:
+        raise ServerRefused(f"The mail server refused: {exc.response or exc}") from None
+    except ImapError as exc:
+        raise AccountUnavailable(f"Mail server connection failed: {exc}", code="ConnectionError") from None

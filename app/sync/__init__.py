@@ -1,0 +1,1 @@
+"""Keeping the local index in step with each account's IMAP server."""

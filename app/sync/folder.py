@@ -1,0 +1,133 @@
+"""Synchronise one folder: initial index newest-first, then incremental with CONDSTORE/QRESYNC
+where the server has them and UID/flag diffing where it does not."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from app.mail import imapparse
+from app.mail.imap import SUMMARY_ITEMS, ImapConnection
+from app.models import Mailbox
+from app.sync.index import Index
+
+log = logging.getLogger(__name__)
+
+FIRST_BATCH = 250  # small, so the newest page is listable almost at once
+BATCH = 1000
+
+
+def summary_items(conn: ImapConnection) -> str:
+    items = SUMMARY_ITEMS
+    if "CONDSTORE" in conn.capabilities:
+        items += " MODSEQ"
+    if "OBJECTID" in conn.capabilities:
+        items += " EMAILID THREADID"
+    elif "X-GM-EXT-1" in conn.capabilities:
+        items += " X-GM-MSGID X-GM-THRID"
+    return items
+
+
+def _batches(uids: list[int]) -> list[list[int]]:
+    out, i, size = [], 0, FIRST_BATCH
+    while i < len(uids):
+        out.append(uids[i : i + size])
+        i += size
+        size = BATCH
+    return out
+
+
+async def sync_folder(
+    conn: ImapConnection, index: Index, box: Mailbox, notify_from: datetime | None
+) -> Mailbox:
+    qresync = None
+    if box.initialized and box.uid_validity and box.synced_modseq and "QRESYNC" in conn.capabilities:
+        qresync = (box.uid_validity, box.synced_modseq)
+    info = await conn.select(box.path, readonly=True, qresync=qresync)
+    if info.uid_validity is None:
+        raise imapparse.ImapParseError(f"{box.path}: server sent no UIDVALIDITY")
+    if box.uid_validity is not None and info.uid_validity != box.uid_validity:
+        log.warning("%s %s: UIDVALIDITY changed, reindexing", index.account, box.path)
+        box = await index.reset(box, info.uid_validity)
+        qresync = None
+    elif box.uid_validity is None:
+        box = await index.save_state(box, uid_validity=info.uid_validity)
+    if not box.initialized:
+        return await _initial(conn, index, box, info, notify_from)
+    return await _incremental(conn, index, box, info, notify_from, used_qresync=qresync is not None)
+
+
+async def _initial(
+    conn: ImapConnection, index: Index, box: Mailbox, info: imapparse.SelectInfo, notify_from: datetime | None
+) -> Mailbox:
+    uids = await conn.search("ALL", charset=None) if info.exists else []
+    known = set(await index.known_uids(box))  # a restart resumes where the last run stopped
+    todo = sorted(set(uids) - known, reverse=True)
+    items = summary_items(conn)
+    for chunk in _batches(todo):
+        fetched = await conn.fetch(imapparse.compact_uid_set(chunk), items)
+        await index.insert(box, fetched.messages, notify_from)
+        box = await index.save_state(box)
+    stale = known - set(uids)
+    if stale:
+        await index.remove(box, stale)
+    return await index.save_state(
+        box,
+        uid_next=info.uid_next,
+        highest_modseq=info.highest_modseq,
+        synced_modseq=info.highest_modseq,
+        initialized=True,
+    )
+
+
+async def _incremental(
+    conn: ImapConnection,
+    index: Index,
+    box: Mailbox,
+    info: imapparse.SelectInfo,
+    notify_from: datetime | None,
+    used_qresync: bool,
+) -> Mailbox:
+    condstore = info.highest_modseq is not None and box.synced_modseq is not None
+    unchanged = (
+        condstore
+        and info.highest_modseq == box.synced_modseq
+        and info.uid_next == box.uid_next
+        and info.exists == box.messages
+    )
+    if unchanged and not info.vanished and not info.fetched:
+        return box
+    last_known = (box.uid_next or 1) - 1
+    if info.uid_next is None or box.uid_next is None or info.uid_next > box.uid_next:
+        fetched = await conn.fetch(f"{last_known + 1}:*", summary_items(conn))
+        fresh = [m for m in fetched.messages if m.uid is not None and m.uid > last_known]
+        await index.insert(box, fresh, notify_from)
+    if last_known > 0:
+        if used_qresync:
+            await index.update_flags(box, [m for m in info.fetched if m.uid and m.uid <= last_known])
+            if info.vanished:
+                await index.remove(box, info.vanished)
+        elif condstore:
+            assert box.synced_modseq is not None
+            changed = await conn.fetch(
+                f"1:{last_known}", "UID FLAGS MODSEQ", changed_since=box.synced_modseq, vanished=True
+            )
+            await index.update_flags(box, changed.messages)
+            if changed.vanished:
+                await index.remove(box, changed.vanished)
+        else:
+            everything = await conn.fetch(f"1:{last_known}", "UID FLAGS")
+            await index.update_flags(box, everything.messages)
+    box = await index.save_state(box)
+    if box.messages != info.exists or not (used_qresync or condstore):
+        # Expunges that no VANISHED reported (or no CONDSTORE at all): diff the UID sets.
+        present: set[int] = set(await conn.search("ALL", charset=None)) if info.exists else set()
+        gone = set(await index.known_uids(box)) - present
+        if gone:
+            await index.remove(box, gone)
+    return await index.save_state(
+        box,
+        uid_next=info.uid_next,
+        highest_modseq=info.highest_modseq,
+        synced_modseq=info.highest_modseq,
+    )

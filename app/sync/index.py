@@ -1,0 +1,246 @@
+"""Writes to the mailbox/message index. Each method is one transaction that also records the
+events its change causes, so the index and the change log can never disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app import events
+from app.db import Database
+from app.mail.imapparse import ListEntry
+from app.mail.types import FetchedMessage
+from app.models import Account, Mailbox, Message
+from app.models.base import utcnow
+from app.sync.entries import flag_columns, list_entry, row_from_fetch
+
+CHUNK = 500
+
+
+def _insert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+class Index:
+    def __init__(self, db: Database, account: str) -> None:
+        self.db = db
+        self.account = account
+        self.dialect = db.engine.dialect.name
+
+    async def mailboxes(self) -> list[Mailbox]:
+        async with self.db.core() as s:
+            rows = await s.execute(select(Mailbox).where(col(Mailbox.account) == self.account))
+            return list(rows.scalars())
+
+    async def mailbox(self, mailbox_id: int) -> Mailbox | None:
+        async with self.db.core() as s:
+            return await s.get(Mailbox, mailbox_id)
+
+    async def apply_list(self, listed: Sequence[ListEntry], wanted: Iterable[str] | None) -> list[Mailbox]:
+        """Bring the folder list in step with LIST; first listing of an account emits no events."""
+        keep = None if wanted is None else set(wanted) | {"INBOX"}
+        entries = {e.path: e for e in listed if keep is None or e.path in keep}
+        async with self.db.core() as s:
+            existing = {
+                m.path: m
+                for m in (
+                    await s.execute(select(Mailbox).where(col(Mailbox.account) == self.account))
+                ).scalars()
+            }
+            first = not existing
+            for path, entry in entries.items():
+                box = existing.get(path)
+                if box is None:
+                    box = Mailbox(account=self.account, path=path)
+                    s.add(box)
+                    if not first:
+                        events.record(s, "mailboxNew", self.account, _mailbox_event(entry), path=path)
+                box.delimiter = entry.delimiter
+                box.special_use = entry.special_use
+                box.flags = list(entry.flags)
+                box.subscribed = bool(getattr(entry, "subscribed", True))
+            for path, box in existing.items():
+                if path not in entries:
+                    await s.delete(box)
+                    events.record(s, "mailboxDeleted", self.account, {"path": path}, path=path)
+            await s.commit()
+            rows = await s.execute(
+                select(Mailbox).where(col(Mailbox.account) == self.account).order_by(col(Mailbox.id))
+            )
+            return list(rows.scalars())
+
+    async def reset(self, box: Mailbox, uid_validity: int) -> Mailbox:
+        """UIDVALIDITY changed: every indexed message of the folder is gone; start it afresh."""
+        async with self.db.core() as s:
+            await s.execute(delete(Message).where(col(Message.mailbox_id) == box.id))
+            row = await s.get(Mailbox, box.id)
+            assert row is not None
+            previous = row.uid_validity
+            row.uid_validity, row.uid_next, row.highest_modseq, row.synced_modseq = (
+                uid_validity,
+                None,
+                None,
+                None,
+            )
+            row.messages, row.unseen, row.initialized = 0, 0, False
+            events.record(
+                s, "mailboxReset", self.account,
+                {"path": row.path, "uidValidity": str(uid_validity), "prevUidValidity": str(previous)},
+                path=row.path,
+            )  # fmt: skip
+            await s.commit()
+            return row
+
+    async def known_uids(self, box: Mailbox) -> list[int]:
+        async with self.db.core() as s:
+            result = await s.execute(select(col(Message.uid)).where(col(Message.mailbox_id) == box.id))
+            return [int(u) for u in result.scalars()]
+
+    async def insert(
+        self, box: Mailbox, fetched: Sequence[FetchedMessage], notify_from: datetime | None
+    ) -> int:
+        """Add messages; each one received on or after ``notify_from`` gets a messageNew event."""
+        assert box.id is not None and box.uid_validity is not None
+        rows = [row_from_fetch(self.account, box.id, fm) for fm in fetched if fm.uid is not None]
+        if not rows:
+            return 0
+        async with self.db.core() as s:
+            stmt = _insert(self.dialect)(Message).on_conflict_do_nothing(index_elements=["mailbox_id", "uid"])
+            result = await s.execute(stmt.returning(col(Message.uid)), rows)
+            added = {int(u) for u in result.scalars()}
+            if notify_from is not None:
+                notify_from = notify_from.replace(microsecond=0)  # INTERNALDATE has 1 s resolution
+                for row in rows:
+                    when = row["internal_date"] or row["date"]
+                    if row["uid"] in added and (when is None or when >= notify_from):
+                        entry = list_entry(_Row(row), box.path, box.special_use, box.uid_validity)
+                        events.record(s, "messageNew", self.account, entry, path=box.path)
+            await s.commit()
+        return len(added)
+
+    async def update_flags(self, box: Mailbox, changes: Sequence[FetchedMessage]) -> int:
+        """Store new flags; only real differences become messageUpdated events."""
+        assert box.id is not None and box.uid_validity is not None
+        wanted = {fm.uid: fm for fm in changes if fm.uid is not None and fm.flags is not None}
+        if not wanted:
+            return 0
+        changed = 0
+        async with self.db.core() as s:
+            for start in range(0, len(wanted), CHUNK):
+                uids = list(wanted)[start : start + CHUNK]
+                current = await s.execute(
+                    select(col(Message.id), col(Message.uid), col(Message.flags)).where(
+                        col(Message.mailbox_id) == box.id, col(Message.uid).in_(uids)
+                    )
+                )
+                for row_id, uid, flags in current.all():
+                    fm = wanted[uid]
+                    new = list(fm.flags or [])
+                    if set(new) == set(flags or []):
+                        if fm.modseq is not None:
+                            await s.execute(
+                                update(Message).where(col(Message.id) == row_id).values(modseq=fm.modseq)
+                            )
+                        continue
+                    await s.execute(
+                        update(Message)
+                        .where(col(Message.id) == row_id)
+                        .values(modseq=fm.modseq, **flag_columns(new))
+                    )
+                    events.record(s, "messageUpdated", self.account, _flag_event(box, uid, flags or [], new),
+                                  path=box.path)  # fmt: skip
+                    changed += 1
+            await s.commit()
+        return changed
+
+    async def remove(self, box: Mailbox, uids: Iterable[int]) -> int:
+        assert box.id is not None and box.uid_validity is not None
+        gone = sorted(set(uids))
+        removed = 0
+        async with self.db.core() as s:
+            for start in range(0, len(gone), CHUNK):
+                chunk = gone[start : start + CHUNK]
+                result = await s.execute(
+                    delete(Message)
+                    .where(col(Message.mailbox_id) == box.id, col(Message.uid).in_(chunk))
+                    .returning(col(Message.uid))
+                )
+                for uid in result.scalars():
+                    removed += 1
+                    events.record(
+                        s, "messageDeleted", self.account, _deleted_event(box, int(uid)), path=box.path
+                    )
+            await s.commit()
+        return removed
+
+    async def save_state(self, box: Mailbox, **values: Any) -> Mailbox:
+        """Store sync cursors and recount the folder from the index."""
+        async with self.db.core() as s:
+            row = await s.get(Mailbox, box.id)
+            assert row is not None
+            for key, value in values.items():
+                setattr(row, key, value)
+            total, unseen = (
+                await s.execute(
+                    select(func.count(), func.count().filter(col(Message.seen).is_(False))).where(
+                        col(Message.mailbox_id) == box.id
+                    )
+                )
+            ).one()
+            row.messages, row.unseen, row.last_sync = int(total), int(unseen or 0), utcnow()
+            await s.commit()
+            return row
+
+    async def mark_initialized(self, state_first_time: bool) -> None:
+        """All folders indexed once: the account-level accountInitialized event."""
+        if not state_first_time:
+            return
+        async with self.db.core() as s:
+            events.record(s, "accountInitialized", self.account, {"initialized": True})
+            await s.commit()
+
+
+class _Row:
+    """Attribute access over a column dict, so insert rows can be rendered like ORM rows."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.__dict__.update(data)
+
+
+def _mailbox_event(entry: ListEntry) -> dict[str, Any]:
+    name = entry.path.rsplit(entry.delimiter, 1)[-1] if entry.delimiter else entry.path
+    return {"path": entry.path, "name": name, "specialUse": entry.special_use}
+
+
+def _flag_event(box: Mailbox, uid: int, old: list[str], new: list[str]) -> dict[str, Any]:
+    from app.mail import ids
+
+    assert box.id is not None and box.uid_validity is not None
+    return {
+        "id": ids.message_id(box.id, box.uid_validity, uid),
+        "uid": uid,
+        "changes": {
+            "flags": {
+                "added": sorted(set(new) - set(old)),
+                "deleted": sorted(set(old) - set(new)),
+                "value": new,
+            }
+        },
+    }
+
+
+def _deleted_event(box: Mailbox, uid: int) -> dict[str, Any]:
+    from app.mail import ids
+
+    assert box.id is not None and box.uid_validity is not None
+    return {"id": ids.message_id(box.id, box.uid_validity, uid), "uid": uid}
+
+
+async def account_row(session: AsyncSession, account: str) -> Account | None:
+    return await session.get(Account, account)
