@@ -15,6 +15,12 @@ from typing import Any
 from aioimaplib import aioimaplib as _a
 
 _applied = False
+#: What ``apply`` replaced, so tests can show each defect with the stock code.
+ORIGINAL = {
+    "handle_responses": _a.IMAP4ClientProtocol._handle_responses,
+    "continuation": _a.IMAP4ClientProtocol._continuation,
+    "fetch_command": _a.FetchCommand,
+}
 
 
 def _handle_responses(self: Any, data: bytes, line_handler: Any, current_cmd: Any = None) -> None:
@@ -61,16 +67,13 @@ class FastFetchCommand(_a.FetchCommand):  # type: ignore[misc]
         return self._depth != 0
 
 
-_original_continuation = _a.IMAP4ClientProtocol._continuation
-
-
 def _continuation(self: Any, line: bytes) -> None:
     cmd = self.pending_sync_command
     if cmd is not None and cmd.name == "AUTHENTICATE":
         cmd.append_to_resp(line)
         self.transport.write(b"\r\n")
         return
-    _original_continuation(self, line)
+    ORIGINAL["continuation"](self, line)
 
 
 def apply() -> None:

@@ -88,7 +88,7 @@ class ImapConnection:
         self.selected: str | None = None
         self.writable = False
         self.selected_info: imapparse.SelectInfo | None = None
-        self._client: Any = None
+        self._raw: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -98,7 +98,7 @@ class ImapConnection:
         port = int(cfg.get("port") or (993 if secure else 143))
         try:
             if secure:
-                self._client = aioimaplib.IMAP4_SSL(
+                self._raw = aioimaplib.IMAP4_SSL(
                     host,
                     port,
                     timeout=self.timeout,
@@ -106,8 +106,8 @@ class ImapConnection:
                     conn_lost_cb=self._on_lost,
                 )
             else:
-                self._client = aioimaplib.IMAP4(host, port, timeout=self.timeout, conn_lost_cb=self._on_lost)
-            await self._client.wait_hello_from_server()
+                self._raw = aioimaplib.IMAP4(host, port, timeout=self.timeout, conn_lost_cb=self._on_lost)
+            await self._raw.wait_hello_from_server()
         except TimeoutError:
             self.close()
             raise ConnectFailed("Connection timed out", "ETIMEDOUT") from None
@@ -150,20 +150,27 @@ class ImapConnection:
 
     def close(self) -> None:
         self.lost.set()
-        client, self._client = self._client, None
+        client, self._raw = self._raw, None
         transport = getattr(getattr(client, "protocol", None), "transport", None)
         if transport is not None:
             transport.close()
 
+    @property
+    def _client(self) -> Any:
+        """The aioimaplib client, or ConnectionLost once the connection is gone."""
+        if self._raw is None or self.lost.is_set():
+            raise ConnectionLost(f"{self.name}: connection is closed")
+        return self._raw
+
     async def logout(self) -> None:
-        if self._client is not None and not self.lost.is_set():
+        if self._raw is not None and not self.lost.is_set():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._client.logout(), 5)
         self.close()
 
     @property
     def usable(self) -> bool:
-        return self._client is not None and not self.lost.is_set()
+        return self._raw is not None and not self.lost.is_set()
 
     # -- the guard -------------------------------------------------------------------------------
     async def _guard(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:

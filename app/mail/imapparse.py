@@ -13,6 +13,11 @@
 Everything here is synchronous and pure. Malformed input raises only :class:`ImapParseError`, and
 the FETCH parser skips a bad item (logged at debug level) rather than failing the whole batch.
 
+What aioimaplib loses cannot be recovered here: it drops untagged responses it cannot route to a
+pending command (``* ESEARCH`` for ``UID SEARCH RETURN (...)``, ``* VANISHED`` after ``UID EXPUNGE``),
+strips the words ``LIST``/``LSUB``/``STATUS``/``SEARCH`` from async commands' lines (handled), and
+removes every ``"* "`` inside an untagged line (``"5 * 3"`` in a quoted subject arrives as ``"5 3"``).
+
 Covered: RFC 3501, RFC 7162 (CONDSTORE/QRESYNC), RFC 8474 (OBJECTID), RFC 8970 (PREVIEW),
 RFC 4315 (UIDPLUS), RFC 4731 (ESEARCH), RFC 6154 (SPECIAL-USE), Gmail's X-GM-MSGID/X-GM-THRID.
 """
@@ -167,6 +172,7 @@ def _decode_word(word: str) -> str:
     return "".join(out)
 
 
+@_guard
 def decode_words(text: str) -> str:
     """Decode RFC 2047 encoded words (``=?utf-8?q?...?=``) with :mod:`email.header`.
 
@@ -297,7 +303,7 @@ def _group(lines: Iterable[Line]) -> Iterator[tuple[list[str], list[bytes]]]:
 
 
 def _slow_tokens(texts: list[str], lits: list[bytes]) -> list[Value]:
-    """The regex tokenizer: handles anything, about 3x slower than :func:`_fast_tokens`."""
+    """The regex tokenizer: handles anything, about half as fast as :func:`_fast_tokens`."""
     finditer = _TOKEN_RE.finditer
     top: list[Value] = []
     cur = top
@@ -339,18 +345,16 @@ def _slow_tokens(texts: list[str], lits: list[bytes]) -> list[Value]:
 # json module build the lists (Python 3.11's re.sub expands group references in Python, so every
 # substitution below uses a constant replacement). Outside quoted strings the text holds atoms,
 # numbers, NIL, parentheses and single spaces; placeholders mark the rest:
-#   \x01 literal  \x02 quoted string  \x03 section key  \x04/\x05 start/end of a number.
+#   \x01 literal  \x02 quoted string  \x03 section key.
 # Anything unusual (escaped quotes, control characters, brackets left after the section keys,
 # doubled spaces, ...) makes it return None, or json raise, and the regex tokenizer takes over.
 _SECTION_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-")
-_NUMBER_AHEAD = r"(?:0|[1-9][0-9]*)(?=[ )]|$)"
-_SP_NUMBER_RE = re.compile(" (?=" + _NUMBER_AHEAD + ")")
-_PAREN_NUMBER_RE = re.compile(r"\((?=" + _NUMBER_AHEAD + ")")
-_START_NUMBER_RE = re.compile(_NUMBER_AHEAD)
-# on the reversed text, a number is digits followed by the \x04 start mark
-_R_SP_NUMBER_RE = re.compile(" (?=[0-9]+\x04)")
-_R_PAREN_NUMBER_RE = re.compile(r"\)(?=[0-9]+\x04)")
-_R_START_NUMBER_RE = re.compile("[0-9]+\x04")
+# Every token is "quoted" at this point and a quote that ends a token is followed by , ] } or the end,
+# never by a digit; so '"' + digits + '"' is always a whole token. On the reversed text its first
+# quote is the token's closing quote; once that is gone, the opening quote is followed by the digits
+# and then , ] } or the end. No leading zeros (JSON would refuse them; IMAP reads "007" as an atom).
+_R_NUMBER_CLOSE_QUOTE_RE = re.compile(r'"(?=(?:0|[0-9]*[1-9])")')
+_NUMBER_OPEN_QUOTE_RE = re.compile(r'"(?=(?:0|[1-9][0-9]*)(?:[,\]}]|$))')
 _json_loads = json.JSONDecoder(strict=False).decode
 
 
@@ -401,6 +405,8 @@ def _fast_tokens(texts: list[str], lits: list[bytes]) -> list[Value] | None:
                 if marker < 0:
                     return None
                 text = text[:marker]
+                if text.count('"') & 1:
+                    return None  # a line cannot end inside a quoted string
             pieces.append(text)
         if len(texts) == n_lits:
             pieces.append("")
@@ -433,22 +439,14 @@ def _fast_tokens(texts: list[str], lits: list[bytes]) -> list[Value] | None:
         o = o.replace("\\", "\\\\")
     if ")(" in o:
         o = o.replace(")(", ") (")
-    o = _PAREN_NUMBER_RE.sub("(\x04", _SP_NUMBER_RE.sub(" \x04", o))
-    if _START_NUMBER_RE.match(o):
-        o = "\x04" + o
-    if "\x04" in o:
-        r = _R_PAREN_NUMBER_RE.sub(")\x05", _R_SP_NUMBER_RE.sub(" \x05", o[::-1]))
-        if _R_START_NUMBER_RE.match(r):
-            r = "\x05" + r
-        o = r[::-1]
     s = '"' + o.replace("(", '"["').replace(")", '"]"').replace(" ", '","').replace("\x02", '"\x02"') + '"'
     if n_lits:
         s = s.replace("\x01", '"{"L":0}"')
     if sections:
         s = s.replace("\x03", '"{"S":0}"')
     s = s.replace('""', "")
-    if "\x04" in s:
-        s = s.replace('"\x04', "").replace('\x05"', "")
+    # unquote numbers: first their closing quote (on the reversed text), then the opening one
+    s = _NUMBER_OPEN_QUOTE_RE.sub("", _R_NUMBER_CLOSE_QUOTE_RE.sub("", s[::-1])[::-1])
     s = s.replace('"NIL"', "null")
     if len(parts) > 1:
         segments = s.split("\x02")
@@ -477,7 +475,7 @@ def _gc_paused(lines: object) -> Iterator[None]:
     """Pause the cyclic GC while a large response is turned into objects.
 
     Building ~10^5 lists and dataclasses triggers repeated full collections that only find live
-    data (about a quarter of the run time for 5000 messages). Nothing here creates cycles, and the
+    data (up to a quarter of the run time for 5000 messages). Nothing here creates cycles, and the
     previous state is restored at once.
     """
     pause = isinstance(lines, Sized) and len(lines) >= _GC_PAUSE_MIN_ITEMS and gc.isenabled()
@@ -536,6 +534,17 @@ def _str(v: Value) -> str | None:
     if isinstance(v, SectionKey):
         raise _Malformed(f"section key where a string was expected: {v!r}")
     raise _Malformed(f"list where a string was expected: {v!r}")
+
+
+def _nstr(v: Value) -> str | None:
+    """Like :func:`_str`, but a list or section key where a string belongs reads as NIL."""
+    if v is None or type(v) is str:
+        return v
+    if isinstance(v, bytes):
+        return _decode_bytes(v)
+    if isinstance(v, int):
+        return str(v)
+    return None
 
 
 def _lower(v: Value) -> str | None:
@@ -603,6 +612,7 @@ def _tz(minutes: int) -> timezone:
     return tz
 
 
+@_guard
 def parse_internal_date(text: str | bytes | None) -> datetime | None:
     """``"17-Jul-1996 02:44:25 -0700"`` → aware datetime; None when it does not parse."""
     if text is None:
@@ -646,16 +656,16 @@ def _addresses(v: Value) -> list[Address]:
     for a in v:
         if type(a) is not list or len(a) < 4:
             continue
-        name, _adl, mailbox, host = a[0], a[1], a[2], a[3]
-        if host is None:  # group syntax start/end marker
-            continue
+        name, mailbox, host = a[0], a[2], a[3]
         if type(host) is not str:
-            host = _str(host)
+            host = _nstr(host)
+            if host is None:  # group syntax start/end marker
+                continue
         if mailbox is not None and type(mailbox) is not str:
-            mailbox = _str(mailbox)
+            mailbox = _nstr(mailbox)
         if name is not None:
             if type(name) is not str:
-                name = _str(name)
+                name = _nstr(name)
             if name is not None and "=?" in name:
                 name = decode_words(name)
         if mailbox and host:
@@ -667,13 +677,14 @@ def _addresses(v: Value) -> list[Address]:
 
 
 def _envelope(v: Value) -> Envelope:
+    """RFC 3501 envelope; a field of the wrong shape reads as NIL."""
     if type(v) is not list or len(v) < 10:
         raise _Malformed(f"ENVELOPE needs 10 fields: {v!r}")
-    subject = _str(v[1])
+    subject = _nstr(v[1])
     if subject is not None and "=?" in subject:
         subject = decode_words(subject)
     return Envelope(
-        date=_header_date(_str(v[0])),
+        date=_header_date(_nstr(v[0])),
         subject=subject,
         from_=_addresses(v[2]),
         sender=_addresses(v[3]),
@@ -681,8 +692,8 @@ def _envelope(v: Value) -> Envelope:
         to=_addresses(v[5]),
         cc=_addresses(v[6]),
         bcc=_addresses(v[7]),
-        in_reply_to=_str(v[8]),
-        message_id=_str(v[9]),
+        in_reply_to=_nstr(v[8]),
+        message_id=_nstr(v[9]),
     )
 
 
@@ -806,9 +817,9 @@ def _body(v: Value, path: str, root: bool, depth: int) -> BodyPart:
     if v[2] is not None:
         node.params = _params(v[2])
     if v[3] is not None:
-        node.id = _str(v[3])
+        node.id = _nstr(v[3])
     if v[4] is not None:
-        description = _str(v[4])
+        description = _nstr(v[4])
         node.description = decode_words(description) if description else description
     if enc is not None:
         node.encoding = enc.lower() if type(enc) is str else _lower(enc)
@@ -830,6 +841,7 @@ def _body(v: Value, path: str, root: bool, depth: int) -> BodyPart:
     return node
 
 
+@_guard
 def filename_of(part: BodyPart) -> str | None:
     """The attachment file name: disposition ``filename``, else the Content-Type ``name``."""
     return part.disposition_params.get("filename") or part.params.get("name") or None
@@ -1058,6 +1070,7 @@ def _set_number(text: str) -> int:
     raise ImapParseError(f"bad number in sequence set: {text!r}")
 
 
+@_guard
 def expand_uid_set(text: str | bytes | int, *, limit: int = 10_000_000) -> list[int]:
     """``"1:3,5,9:7"`` → ``[1, 2, 3, 5, 7, 8, 9]`` (sorted, no duplicates). Raises ImapParseError for
     ``*``, junk, or more than ``limit`` numbers (a hostile server could send ``1:4294967295``)."""
@@ -1094,6 +1107,7 @@ def expand_uid_set(text: str | bytes | int, *, limit: int = 10_000_000) -> list[
     return out
 
 
+@_guard
 def compact_uid_set(uids: Iterable[int]) -> str:
     """``[1, 2, 3, 5]`` → ``"1:3,5"`` (sorted, duplicates dropped; ``""`` for no UIDs)."""
     try:

@@ -431,7 +431,9 @@ async def _resolve(ctx: Context, account: Account, box: Mailbox, criteria: Searc
         return uids
     async with ctx.db.core() as s:
         result = await s.execute(
-            select(col(Message.uid)).where(col(Message.mailbox_id) == box.id, *search.index_conditions(criteria))
+            select(col(Message.uid)).where(
+                col(Message.mailbox_id) == box.id, *search.index_conditions(criteria)
+            )
         )
         return [int(u) for u in result.scalars()]
 

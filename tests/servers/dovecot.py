@@ -503,7 +503,7 @@ async def append_messages(
     messages: Sequence[bytes],
     flags: str | Sequence[str] | None = None,
     *,
-    timeout: float = 30.0,  # noqa: ASYNC109 - per IMAP command
+    timeout: float = 30.0,
 ) -> list[int]:
     """APPEND ``messages`` to ``mailbox`` (seeding helper). Returns the new UIDs.
 

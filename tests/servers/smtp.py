@@ -229,7 +229,7 @@ class SmtpSink:
             with contextlib.suppress(RuntimeError):  # that loop is closed
                 loop.call_soon_threadsafe(event.set)
 
-    async def wait_for(self, n: int = 1, timeout: float = 5.0) -> list[Received]:  # noqa: ASYNC109
+    async def wait_for(self, n: int = 1, timeout: float = 5.0) -> list[Received]:
         """Wait until at least ``n`` messages were accepted; return a snapshot of them."""
         loop = asyncio.get_running_loop()
         event = asyncio.Event()

@@ -12,7 +12,7 @@ import pytest
 
 from app.mail import imapparse as ip
 from app.mail.imapparse import ImapParseError, SectionKey
-from app.mail.types import Address, BodyPart
+from app.mail.types import Address, BodyPart, Envelope, FetchedMessage
 
 PDT = timezone(timedelta(hours=-7))
 
@@ -67,7 +67,7 @@ RFC_FETCH: list[bytes | bytearray] = [
 ]
 
 
-def fetch_one(lines: list[bytes | bytearray]) -> ip.FetchedMessage:
+def fetch_one(lines: list[bytes | bytearray]) -> FetchedMessage:
     messages = ip.parse_fetch(lines)
     assert len(messages) == 1
     return messages[0]
@@ -186,16 +186,29 @@ def test_fast_and_regex_tokenizers_agree_on_random_input() -> None:
         value = [_random_value(rng, 0) for _ in range(rng.randint(1, 6))]
         text = " ".join(_render(v) for v in value)
         slow = ip._slow_tokens([text], [])
-        try:
-            fast = ip._fast_tokens([text], [])
-        except ValueError:
-            fast = None
-        if fast is not None:
-            fast_used += 1
-            assert fast == slow, text
-        if "\t" not in text:
-            assert slow == value, text
-    assert fast_used > 1000  # the fast path is really taken
+        assert slow == value or "\t" in text, text
+        # split into literal-separated lines at random spaces and sprinkle section keys
+        texts: list[str] = []
+        lits: list[bytes] = []
+        current: list[str] = []
+        for piece in text.split(" "):
+            if rng.random() < 0.05:
+                current.append(rng.choice(["BODY[]", "BODY[1.2]<5>", "BODY.PEEK[HEADER.FIELDS (A B)]", "X["]))
+            if rng.random() < 0.07:
+                texts.append(" ".join([*current, "{3}"]))
+                lits.append(rng.choice([b"abc", b"a(\r\n", b'"{1}']))
+                current = [""]
+            current.append(piece)
+        texts.append(" ".join(current))
+        for case in (([text], []), (texts, lits)):
+            try:
+                fast = ip._fast_tokens(*case)
+            except ValueError:
+                fast = None
+            if fast is not None:
+                fast_used += 1
+                assert fast == ip._slow_tokens(*case), case
+    assert fast_used > 2000  # the fast path is really taken
 
 
 def test_fast_path_declines_and_regex_path_answers() -> None:
@@ -313,7 +326,7 @@ def test_nil_everywhere() -> None:
     )
     msg = fetch_one([line])
     assert msg.flags == [] and msg.preview is None and msg.thread_id is None and msg.email_id == "M1"
-    assert msg.envelope == ip.Envelope()
+    assert msg.envelope == Envelope()
     assert msg.body == BodyPart("application", "octet-stream", "1")
     assert msg.internal_date is None and msg.sections == {}
 
@@ -621,7 +634,7 @@ def test_parse_push() -> None:
     assert ip.parse_push(b"* 4 EXPUNGE") == ("EXPUNGE", 4)
     assert ip.parse_push(b"VANISHED 5:7,9") == ("VANISHED", [5, 6, 7, 9])
     kind, msg = ip.parse_push(b"7 FETCH (FLAGS (\\Seen) UID 12 MODSEQ (44))")
-    assert kind == "FETCH" and isinstance(msg, ip.FetchedMessage)
+    assert kind == "FETCH" and isinstance(msg, FetchedMessage)
     assert (msg.seq, msg.uid, msg.flags, msg.modseq) == (7, 12, ["\\Seen"], 44)
     assert ip.parse_push(b"BYE Server shutting down.") == ("BYE", None)
     assert ip.parse_push(b"1 RECENT") == ("OTHER", None)
