@@ -4,6 +4,8 @@
   and left the command hanging. Replaced with a loop.
 - ``FetchCommand.wait_data`` re-joined every line received so far on each new line (O(n^2)).
   Replaced with an incremental parenthesis counter.
+- ``_untagged_response`` removed every ``"* "`` in a line, not just the leading one, so a subject
+  such as "5 * 3" reached us as "5 3". Only the prefix is stripped now.
 - An AUTHENTICATE failure arrives as a ``+ <challenge>`` that must be answered with an empty line;
   aioimaplib never answered, so a bad XOAUTH2 token hung until the timeout.
 """
@@ -20,6 +22,7 @@ ORIGINAL = {
     "handle_responses": _a.IMAP4ClientProtocol._handle_responses,
     "continuation": _a.IMAP4ClientProtocol._continuation,
     "fetch_command": _a.FetchCommand,
+    "untagged_response": _a.IMAP4ClientProtocol._untagged_response,
 }
 
 
@@ -76,11 +79,33 @@ def _continuation(self: Any, line: bytes) -> None:
     ORIGINAL["continuation"](self, line)
 
 
+def _untagged_response(self: Any, line: bytes) -> Any:
+    if line.startswith(b"* "):
+        line = line[2:]
+    if self.pending_sync_command is not None:
+        self.pending_sync_command.append_to_resp(line)
+        return self.pending_sync_command
+    match = _a.message_data_re.match(line)
+    if match:
+        cmd_name, text = match.group(1), match.string
+    else:
+        cmd_name, _, text = line.partition(b" ")
+    command = self.pending_async_commands.get(cmd_name.decode(errors="replace").upper())
+    if command is not None:
+        command.append_to_resp(text)
+        return command
+    command = self.pending_async_commands.get("NOOP")  # servers may send untagged data any time
+    if command is not None:
+        command.append_to_resp(line)
+    return command
+
+
 def apply() -> None:
     global _applied
     if _applied:
         return
     _a.IMAP4ClientProtocol._handle_responses = _handle_responses
     _a.IMAP4ClientProtocol._continuation = _continuation
+    _a.IMAP4ClientProtocol._untagged_response = _untagged_response
     _a.FetchCommand = FastFetchCommand
     _applied = True

@@ -28,8 +28,8 @@ class Envelope:
 
 @dataclass(slots=True)
 class BodyPart:
-    """One node of BODYSTRUCTURE. ``part`` is the IMAP section number ("1", "1.2"; "" for a
-    single-part message's only body, which IMAP addresses as "1")."""
+    """One node of BODYSTRUCTURE. ``part`` is the IMAP section number: "1", "1.2"; a single-part
+    message's only body is "1"."""
 
     type: str  # lower case, e.g. "text", "multipart", "image"
     subtype: str  # lower case, e.g. "plain", "mixed"

@@ -51,6 +51,7 @@ class unpatched:
             "handle_responses": (raw.IMAP4ClientProtocol, "_handle_responses"),
             "continuation": (raw.IMAP4ClientProtocol, "_continuation"),
             "fetch_command": (raw, "FetchCommand"),
+            "untagged_response": (raw.IMAP4ClientProtocol, "_untagged_response"),
         }
         for name in self.names:
             owner, attr = targets[name]
@@ -227,3 +228,22 @@ async def test_xoauth2_adapter(oauth_dovecot: tuple[Dovecot, str]) -> None:
     info = await good.select("INBOX", readonly=True)
     assert info.uid_validity
     await good.logout()
+
+
+async def test_star_space_inside_a_line_survives(dovecot: Dovecot, dovecot_user: ImapUser) -> None:
+    """Stock aioimaplib removed every "* " in an untagged line, mangling "5 * 3" into "5 3"."""
+    from tests.integration.conftest import seed
+
+    await seed(dovecot, dovecot_user, "INBOX", [make_message("5 * 3 = 15")])
+    conn = ImapConnection(settings(dovecot, dovecot_user))
+    await conn.open()
+    await conn.select("INBOX", readonly=True)
+    fetched = await conn.fetch("1:*", "UID ENVELOPE")
+    assert fetched.messages[0].envelope is not None and fetched.messages[0].envelope.subject == "5 * 3 = 15"
+    await conn.logout()
+    with unpatched("untagged_response"):
+        client = await raw_client(dovecot, dovecot_user)
+        await client.select("INBOX")
+        response = await client.uid("fetch", "1:*", "(ENVELOPE)")
+        assert b"5 3 = 15" in b"".join(bytes(x) for x in response.lines)
+        client.protocol.transport.close()

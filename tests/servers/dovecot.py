@@ -112,7 +112,9 @@ class Dovecot:
         port: int | None = None,
         auth_failure_delay: int = 0,
         spare_users: int = 0,
+        max_connections: int = 1000,
     ) -> None:
+        self.max_connections = max_connections
         self.dovecot_bin = require_binary("dovecot", "dovecot-imapd")
         self.doveadm_bin = require_binary("doveadm", "dovecot-imapd")
         if os.geteuid() != 0:
@@ -237,6 +239,7 @@ userdb {{
   args = uid={_MAIL_UID_NAME} gid={_MAIL_UID_NAME} home={self.mail_root}/%d/%n
 }}
 service imap-login {{
+  client_limit = {self.max_connections}
   inet_listener imap {{
     address = {self.host}
     port = {self.port}
@@ -260,6 +263,10 @@ service stats {{
 protocol imap {{
   mail_max_userip_connections = 50
 }}
+service imap {{
+  process_limit = {self.max_connections}
+}}
+default_client_limit = {self.max_connections * 2}
 """
         self.conf_path.write_text(conf)
 
