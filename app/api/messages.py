@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from pydantic_core import to_json
 from starlette.responses import Response
 
 from app.api.routing import Call, Router
@@ -44,12 +45,13 @@ class PathQuery(QueryInput):
 @router.get(
     "/v1/account/{account}/messages", query=MessageListQuery, response=MessageList, tag=TAG, errors=ERRORS
 )
-async def list_messages(call: Call) -> MessageList:
+async def list_messages(call: Call) -> Response:
     """List a folder newest first, from the index (page or cursor)."""
     q: MessageListQuery = call.query
-    return await messages.list_messages(
+    body = await messages.list_messages_json(
         call.ctx, call.principal, call.path("account"), q.path, q.page, q.pageSize, q.cursor
     )
+    return Response(body, media_type="application/json")
 
 
 @router.get(
@@ -152,12 +154,13 @@ async def upload_message(call: Call) -> Uploaded:
     tag=TAG,
     errors=ERRORS,
 )
-async def search_messages(call: Call) -> MessageList:
+async def search_messages(call: Call) -> Response:
     """Search a folder; index-backed where possible, IMAP SEARCH for body and header criteria."""
     q: SearchQuery = call.query
-    return await messages.search_messages(
+    page = await messages.search_messages(
         call.ctx, call.principal, call.path("account"), q.path, call.body.search, q.page, q.pageSize
     )
+    return Response(to_json(page.as_dict()), media_type="application/json")
 
 
 @router.put(

@@ -101,6 +101,7 @@ async def register(ctx: Context, principal: Principal, data: AccountCreate) -> R
                 if attempt:
                     raise
                 continue
+        ctx.accounts.drop(account_id)
         ctx.control.send(account_id, "changed" if existing else "reconnect")
         return RegisterResult(account=account_id, state="existing" if existing else "new")
     raise AssertionError("unreachable")
@@ -154,10 +155,15 @@ async def list_accounts(ctx: Context, principal: Principal, query: AccountListQu
     )
 
 
-async def load(ctx: Context, principal: Principal, account_id: str) -> Account:
+async def load(ctx: Context, principal: Principal, account_id: str, *, cached: bool = False) -> Account:
+    """The account row; ``cached`` accepts one up to a second old (hot read paths only)."""
     principal.require_account(account_id)
-    async with ctx.db.session() as session:
-        row = await session.get(Account, account_id)
+
+    async def fetch() -> Account | None:
+        async with ctx.db.session() as session:
+            return await session.get(Account, account_id)
+
+    row = await ctx.accounts.get_or_load(account_id, fetch) if cached else await fetch()
     if row is None:
         raise AccountNotFound()
     return row
@@ -191,6 +197,7 @@ async def update_account(ctx: Context, principal: Principal, account_id: str, da
             raise AccountNotFound()
         changed = _apply(ctx, row, data, set(data.model_fields_set))
         await session.commit()
+    ctx.accounts.drop(account_id)
     if changed:
         ctx.control.send(account_id, "changed")
     return account_id
@@ -207,6 +214,9 @@ async def delete_account(ctx: Context, principal: Principal, account_id: str) ->
         await session.delete(row)
         events.record(session, "accountDeleted", account_id, {"account": account_id})
         await session.commit()
+    ctx.accounts.drop(account_id)
+    ctx.mailboxes.drop_where(account_id)
+    ctx.principals.clear()  # the account's tokens are gone
     ctx.control.send(account_id, "stop")
     return AccountDeleted(account=account_id, deleted=True)
 

@@ -8,7 +8,10 @@ from app.config import Settings
 from app.crypto import Cipher, load_secret
 from app.db import Database
 from app.mail.pool import CommandPool
+from app.models import Account, Mailbox
+from app.services.cache import PageCache, TTLCache
 from app.services.control import AccountControl
+from app.services.principal import Principal
 
 
 @dataclass
@@ -18,6 +21,11 @@ class Context:
     cipher: Cipher
     control: AccountControl = field(default_factory=AccountControl)
     imap: CommandPool = field(default_factory=CommandPool)
+    # Hot-path caches; see app.services.cache for the consistency they promise.
+    principals: TTLCache[str, Principal | None] = field(default_factory=lambda: TTLCache(ttl=5.0))
+    accounts: TTLCache[str, Account | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
+    mailboxes: TTLCache[tuple[str, str], Mailbox | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
+    pages: PageCache = field(default_factory=PageCache)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
@@ -27,6 +35,11 @@ class Context:
             cipher=Cipher(load_secret(settings)),
             imap=CommandPool(timeout=settings.imap_timeout),
         )
+
+    def index_changed(self, account: str, mailbox_id: int | None) -> None:
+        """The index of a folder changed in this process: forget what was rendered from it."""
+        self.pages.invalidate(mailbox_id)
+        self.mailboxes.drop_where(account)
 
     async def close(self) -> None:
         await self.imap.close()

@@ -37,7 +37,7 @@ class ServerRefused(ServiceError):
 
 
 async def usable_account(ctx: Context, principal: Principal, account_id: str) -> Account:
-    account = await accounts.load(ctx, principal, account_id)
+    account = await accounts.load(ctx, principal, account_id, cached=True)
     state = AccountState(account.state)
     if account.imap is None or account.imap.get("disabled"):
         raise AccountUnavailable("This account has no IMAP access", code="NotSyncing")
@@ -50,20 +50,24 @@ async def usable_account(ctx: Context, principal: Principal, account_id: str) ->
     return account
 
 
-async def find_mailbox(ctx: Context, account: str, path: str) -> Mailbox:
+async def find_mailbox(ctx: Context, account: str, path: str, *, cached: bool = False) -> Mailbox:
     """A folder by path, or by special use (``\\Sent``) when the path starts with a backslash."""
-    query = select(Mailbox).where(Mailbox.account == account)
-    if path.lower() in SPECIAL_USES:
-        if path.lower() == "\\inbox":
+
+    async def fetch() -> Mailbox | None:
+        query = select(Mailbox).where(Mailbox.account == account)
+        if path.lower() in SPECIAL_USES:
+            if path.lower() == "\\inbox":
+                query = query.where(Mailbox.path == "INBOX")
+            else:
+                query = query.where(col(Mailbox.special_use).ilike(path))
+        elif path.upper() == "INBOX":
             query = query.where(Mailbox.path == "INBOX")
         else:
-            query = query.where(col(Mailbox.special_use).ilike(path))
-    elif path.upper() == "INBOX":
-        query = query.where(Mailbox.path == "INBOX")
-    else:
-        query = query.where(Mailbox.path == path)
-    async with ctx.db.session() as s:
-        box = (await s.exec(query.order_by(col(Mailbox.id)))).first()
+            query = query.where(Mailbox.path == path)
+        async with ctx.db.session() as s:
+            return (await s.exec(query.order_by(col(Mailbox.id)))).first()
+
+    box = await ctx.mailboxes.get_or_load((account, path), fetch) if cached else await fetch()
     if box is None:
         raise MailboxNotFound(f"Mailbox {path!r} was not found")
     return box

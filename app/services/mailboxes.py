@@ -90,6 +90,7 @@ async def create_mailbox(
             s, "mailboxNew", account_id, {"path": path, "name": name, "specialUse": None}, path=path
         )
         await s.commit()
+    ctx.mailboxes.drop_where(account_id)
     ctx.control.send(account_id, "sync")
     return MailboxCreated(path=path, created=True)
 
@@ -129,6 +130,7 @@ async def update_mailbox(
             if data.subscribed is not None:
                 row.subscribed = data.subscribed
         await s.commit()
+    ctx.mailboxes.drop_where(account_id)
     return result
 
 
@@ -145,4 +147,5 @@ async def delete_mailbox(ctx: Context, principal: Principal, account_id: str, pa
             await s.delete(row)
             events.record(s, "mailboxDeleted", account_id, {"path": box.path}, path=box.path)
         await s.commit()
+    ctx.mailboxes.drop_where(account_id)
     return MailboxDeleted(path=box.path, deleted=True)

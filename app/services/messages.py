@@ -6,6 +6,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import func, select
 from sqlmodel import col
 
@@ -18,7 +19,6 @@ from app.schemas.messages import (
     FlagChanges,
     FlagsUpdated,
     MessageDetails,
-    MessageEntry,
     MessageGetQuery,
     MessageList,
     MessageText,
@@ -38,6 +38,7 @@ from app.sync.folder import summary_items
 from app.sync.index import Index
 
 MAX_SEARCH_RESULTS = 100_000
+MESSAGES = Message.__table__  # type: ignore[attr-defined]
 
 
 class AttachmentNotFound(NotFound):
@@ -62,6 +63,31 @@ def _entry(row: Any, box: Mailbox) -> dict[str, Any]:
 
 
 # -- listing ------------------------------------------------------------------------------------------
+@dataclass
+class Page:
+    """One page of a folder listing, as plain entries (cheap to render, shared by every transport)."""
+
+    total: int
+    page: int
+    pages: int
+    next_cursor: str | None
+    prev_cursor: str | None
+    entries: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "page": self.page,
+            "pages": self.pages,
+            "nextPageCursor": self.next_cursor,
+            "prevPageCursor": self.prev_cursor,
+            "messages": self.entries,
+        }
+
+    def model(self) -> MessageList:
+        return MessageList.model_validate(self.as_dict())
+
+
 async def list_messages(
     ctx: Context,
     principal: Principal,
@@ -70,10 +96,34 @@ async def list_messages(
     page: int,
     page_size: int,
     cursor: str | None,
-) -> MessageList:
+) -> Page:
     await usable_account(ctx, principal, account_id)
-    box = await find_mailbox(ctx, account_id, path)
+    box = await find_mailbox(ctx, account_id, path, cached=True)
     return await _page(ctx, box, [], page, page_size, cursor)
+
+
+async def list_messages_json(
+    ctx: Context,
+    principal: Principal,
+    account_id: str,
+    path: str,
+    page: int,
+    page_size: int,
+    cursor: str | None,
+) -> bytes:
+    """The rendered listing, from the page cache when the folder has not changed since."""
+    await usable_account(ctx, principal, account_id)
+    box = await find_mailbox(ctx, account_id, path, cached=True)
+    assert box.id is not None
+
+    async def render() -> bytes:
+        return to_json((await _page(ctx, box, [], page, page_size, cursor)).as_dict())
+
+    return await ctx.pages.get_or_load(box.id, (page, page_size, cursor), render)
+
+
+def _bad_cursor(reason: str) -> InvalidRequest:
+    return InvalidRequest("Invalid cursor", code="InvalidCursor", details={"cursor": reason})
 
 
 async def _page(
@@ -84,41 +134,39 @@ async def _page(
     page_size: int,
     cursor: str | None,
     uids: list[int] | None = None,
-) -> MessageList:
-    base = [col(Message.mailbox_id) == box.id, *where]
+) -> Page:
+    base = [MESSAGES.c.mailbox_id == box.id, *where]
     if uids is not None:
-        base.append(col(Message.uid).in_(uids) if uids else col(Message.uid) < 0)
-    query = select(Message).where(*base)
+        base.append(MESSAGES.c.uid.in_(uids) if uids else MESSAGES.c.uid < 0)
+    # Core rows: building ORM objects costs more than the query itself here.
+    query = select(MESSAGES).where(*base)
+    backwards = False
     if cursor:
         try:
             pos = ids.decode_cursor(cursor)
         except ids.BadId:
-            raise InvalidRequest(
-                "Invalid cursor", code="InvalidCursor", details={"cursor": "not a cursor"}
-            ) from None
+            raise _bad_cursor("not a cursor") from None
         if pos.mailbox_id != box.id or pos.uid_validity != box.uid_validity:
-            raise InvalidRequest(
-                "Cursor belongs to another folder or an outdated listing",
-                code="InvalidCursor",
-                details={"cursor": "stale cursor"},
-            )
-        page = pos.page
-        if pos.direction == "next":
-            query = query.where(col(Message.uid) < pos.uid).order_by(col(Message.uid).desc())
+            raise _bad_cursor("the cursor belongs to another folder or an outdated listing")
+        page, backwards = pos.page, pos.direction == "prev"
+        if backwards:
+            query = query.where(MESSAGES.c.uid > pos.uid).order_by(MESSAGES.c.uid.asc())
         else:
-            query = query.where(col(Message.uid) > pos.uid).order_by(col(Message.uid).asc())
+            query = query.where(MESSAGES.c.uid < pos.uid).order_by(MESSAGES.c.uid.desc())
         query = query.limit(page_size + 1)
     else:
-        query = query.order_by(col(Message.uid).desc()).offset(page * page_size).limit(page_size + 1)
-    async with ctx.db.core() as s:
-        total = (await s.execute(select(func.count()).select_from(Message).where(*base))).scalar_one()
-        rows = list((await s.execute(query)).scalars())
+        query = query.order_by(MESSAGES.c.uid.desc()).offset(page * page_size).limit(page_size + 1)
+    async with ctx.db.engine.connect() as conn:
+        if where or uids is not None:
+            total = (await conn.execute(select(func.count()).select_from(MESSAGES).where(*base))).scalar_one()
+        else:
+            total = box.messages  # kept exact by every index write
+        rows = list((await conn.execute(query)).all())
     more = len(rows) > page_size
     rows = rows[:page_size]
-    if cursor and ids.decode_cursor(cursor).direction == "prev":
+    if backwards:
         rows.reverse()
         more = True  # we came back from a later page
-    pages = -(-total // page_size)
     next_cursor = prev_cursor = None
     if rows and box.uid_validity is not None and box.id is not None:
         if more:
@@ -129,13 +177,13 @@ async def _page(
             prev_cursor = ids.encode_cursor(
                 ids.Cursor(box.id, box.uid_validity, "prev", rows[0].uid, page - 1)
             )
-    return MessageList(
+    return Page(
         total=total,
         page=page,
-        pages=pages,
-        nextPageCursor=next_cursor,
-        prevPageCursor=prev_cursor,
-        messages=[MessageEntry.model_validate(_entry(r, box)) for r in rows],
+        pages=-(-total // page_size),
+        next_cursor=next_cursor,
+        prev_cursor=prev_cursor,
+        entries=[_entry(r, box) for r in rows],
     )
 
 
@@ -273,7 +321,7 @@ async def _store_flags(ctx: Context, loc: Located, changes: FlagChanges) -> dict
             done["delete"] = True
         items = "UID FLAGS MODSEQ" if "CONDSTORE" in conn.capabilities else "UID FLAGS"
         current = await conn.fetch(uid, items)
-    await Index(ctx.db, loc.account.id).update_flags(loc.box, current.messages)
+    await Index(ctx.db, loc.account.id, ctx.index_changed).update_flags(loc.box, current.messages)
     return done
 
 
@@ -296,7 +344,7 @@ async def _index_new(
     if info.uid_validity != box.uid_validity:
         return
     fetched = await conn.fetch(imapparse.compact_uid_set(uids), summary_items(conn))
-    await Index(ctx.db, account.id).insert(box, fetched.messages, account.notify_from)
+    await Index(ctx.db, account.id, ctx.index_changed).insert(box, fetched.messages, account.notify_from)
 
 
 async def move_message(
@@ -313,7 +361,7 @@ async def move_message(
 async def _move(
     ctx: Context, account: Account, box: Mailbox, uids: list[int], target: Mailbox
 ) -> tuple[dict[int, str], dict[int, int]]:
-    index = Index(ctx.db, account.id)
+    index = Index(ctx.db, account.id, ctx.index_changed)
     async with imap(ctx, account) as conn:
         info = await conn.ensure_selected(box.path, writable=True)
         if info.uid_validity != box.uid_validity:
@@ -361,7 +409,7 @@ async def _expunge(ctx: Context, account: Account, box: Mailbox, uids: list[int]
         uid_set = imapparse.compact_uid_set(uids)
         await conn.store(uid_set, "+FLAGS.SILENT", ["\\Deleted"])
         await conn.expunge(uid_set)
-    await Index(ctx.db, account.id).remove(box, uids)
+    await Index(ctx.db, account.id, ctx.index_changed).remove(box, uids)
 
 
 async def upload_message(ctx: Context, principal: Principal, account_id: str, data: UploadInput) -> Uploaded:
@@ -417,7 +465,7 @@ async def search_messages(
     page: int,
     page_size: int,
     cursor: str | None = None,
-) -> MessageList:
+) -> Page:
     account = await usable_account(ctx, principal, account_id)
     box = await find_mailbox(ctx, account_id, path)
     uids = await _matching_uids(ctx, account, box, criteria)
@@ -463,7 +511,7 @@ async def bulk_update(
                 current = await conn.fetch(
                     uid_set, "UID FLAGS MODSEQ" if "CONDSTORE" in conn.capabilities else "UID FLAGS"
                 )
-        await Index(ctx.db, account_id).update_flags(box, current.messages)
+        await Index(ctx.db, account_id, ctx.index_changed).update_flags(box, current.messages)
     return BulkResult(path=box.path, matched=len(uids), updated=len(uids))
 
 

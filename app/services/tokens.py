@@ -73,12 +73,17 @@ async def revoke(ctx: Context, principal: Principal, token_or_id: str) -> None:
             raise TokenNotFound()
         await session.delete(row)
         await session.commit()
+    ctx.principals.drop(row.id)
 
 
 async def authenticate(ctx: Context, token: str, ip: str | None = None) -> Principal | None:
     if not TOKEN_RE.match(token):
         return None
     token_id = digest(token)
+    return await ctx.principals.get_or_load(token_id, lambda: _load_principal(ctx, token_id, ip))
+
+
+async def _load_principal(ctx: Context, token_id: str, ip: str | None) -> Principal | None:
     async with ctx.db.session() as session:
         row = await session.get(Token, token_id)
         if row is None:

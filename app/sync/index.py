@@ -3,7 +3,7 @@ events its change causes, so the index and the change log can never disagree."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,10 +28,17 @@ def _insert(dialect: str) -> Any:
 
 
 class Index:
-    def __init__(self, db: Database, account: str) -> None:
+    def __init__(
+        self, db: Database, account: str, on_change: Callable[[str, int | None], None] | None = None
+    ) -> None:
         self.db = db
         self.account = account
         self.dialect = db.engine.dialect.name
+        self._on_change = on_change
+
+    def _changed(self, box: Mailbox) -> None:
+        if self._on_change is not None:
+            self._on_change(self.account, box.id)
 
     async def mailboxes(self) -> list[Mailbox]:
         async with self.db.core() as s:
@@ -73,7 +80,10 @@ class Index:
             rows = await s.execute(
                 select(Mailbox).where(col(Mailbox.account) == self.account).order_by(col(Mailbox.id))
             )
-            return list(rows.scalars())
+            boxes = list(rows.scalars())
+        if self._on_change is not None:
+            self._on_change(self.account, None)
+        return boxes
 
     async def reset(self, box: Mailbox, uid_validity: int) -> Mailbox:
         """UIDVALIDITY changed: every indexed message of the folder is gone; start it afresh."""
@@ -95,7 +105,8 @@ class Index:
                 path=row.path,
             )  # fmt: skip
             await s.commit()
-            return row
+        self._changed(box)
+        return row
 
     async def known_uids(self, box: Mailbox) -> list[int]:
         async with self.db.core() as s:
@@ -122,6 +133,7 @@ class Index:
                         entry = list_entry(_Row(row), box.path, box.special_use, box.uid_validity)
                         events.record(s, "messageNew", self.account, entry, path=box.path)
             await s.commit()
+        await self.save_state(box)
         return len(added)
 
     async def update_flags(self, box: Mailbox, changes: Sequence[FetchedMessage]) -> int:
@@ -157,6 +169,7 @@ class Index:
                                   path=box.path)  # fmt: skip
                     changed += 1
             await s.commit()
+        self._changed(box)
         return changed
 
     async def remove(self, box: Mailbox, uids: Iterable[int]) -> int:
@@ -177,6 +190,7 @@ class Index:
                         s, "messageDeleted", self.account, _deleted_event(box, int(uid)), path=box.path
                     )
             await s.commit()
+        await self.save_state(box)  # keep the folder's counts exact for listings
         return removed
 
     async def save_state(self, box: Mailbox, **values: Any) -> Mailbox:
@@ -195,7 +209,8 @@ class Index:
             ).one()
             row.messages, row.unseen, row.last_sync = int(total), int(unseen or 0), utcnow()
             await s.commit()
-            return row
+        self._changed(row)
+        return row
 
     async def mark_initialized(self, state_first_time: bool) -> None:
         """All folders indexed once: the account-level accountInitialized event."""

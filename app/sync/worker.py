@@ -50,7 +50,7 @@ class AccountWorker:
     def __init__(self, ctx: Context, account: str) -> None:
         self.ctx = ctx
         self.account = account
-        self.index = Index(ctx.db, account)
+        self.index = Index(ctx.db, account, ctx.index_changed)
         self.signals = Signals()
         self.backoff = Backoff(base=ctx.settings.reconnect_base, cap=ctx.settings.reconnect_cap)
         self._task: asyncio.Task[None] | None = None

@@ -1,0 +1,90 @@
+"""A tiny time-bounded cache for hot read paths (token checks, account state, folder lookup).
+
+Entries live for a short TTL and are dropped at once by writes made in this process; other
+processes see changes after at most the TTL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TTLCache(Generic[K, V]):
+    def __init__(self, ttl: float, maxsize: int = 10_000) -> None:
+        self.ttl = ttl
+        self.maxsize = maxsize
+        self._data: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Future[V]] = {}
+
+    def get(self, key: K) -> V | None:
+        hit = self._data.get(key)
+        if hit is None:
+            return None
+        if hit[0] < time.monotonic():
+            self._data.pop(key, None)
+            return None
+        return hit[1]
+
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """One load per key at a time: when an entry expires under load, the waiting requests
+        share a single database round trip instead of stampeding."""
+        hit = self.get(key)
+        if hit is not None:
+            return hit
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(exc)
+                future.exception()  # retrieved: waiters re-raise it, nobody logs it as unhandled
+            raise
+        finally:
+            self._loading.pop(key, None)
+        self.put(key, value)
+        future.set_result(value)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        if len(self._data) >= self.maxsize:
+            self._data.clear()  # crude, but bounded and rare: the TTL keeps the set small
+        self._data[key] = (time.monotonic() + self.ttl, value)
+
+    def drop(self, key: K) -> None:
+        self._data.pop(key, None)
+
+    def drop_where(self, prefix: Hashable) -> None:
+        """Drop tuple keys whose first item is ``prefix``."""
+        for key in [k for k in self._data if isinstance(k, tuple) and k and k[0] == prefix]:
+            self._data.pop(key, None)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+class PageCache:
+    """Rendered list pages per folder. Index writes in this process drop a folder's pages at once;
+    the TTL bounds how long a write made by another process can go unseen."""
+
+    def __init__(self, ttl: float = 2.0, maxsize: int = 2_000) -> None:
+        self._pages: TTLCache[tuple[int, Hashable], bytes] = TTLCache(ttl, maxsize)
+
+    async def get_or_load(
+        self, mailbox_id: int, key: Hashable, render: Callable[[], Awaitable[bytes]]
+    ) -> bytes:
+        return await self._pages.get_or_load((mailbox_id, key), render)
+
+    def invalidate(self, mailbox_id: int | None) -> None:
+        if mailbox_id is not None:
+            self._pages.drop_where(mailbox_id)
