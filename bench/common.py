@@ -13,9 +13,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +81,24 @@ def mailgate(**env: str) -> Iterator[Server]:
     data = Path(tempfile.mkdtemp(prefix="mailgate-bench-data-"))
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MAILGATE_")}
-    environ.update({"MAILGATE_DATA_DIR": str(data), "MAILGATE_PORT": str(port), "MAILGATE_LOG_LEVEL": "warning",
-                    "MAILGATE_SECRET": "bench"}, **env)  # fmt: skip
+    environ.update(
+        {
+            "MAILGATE_DATA_DIR": str(data),
+            "MAILGATE_PORT": str(port),
+            "MAILGATE_LOG_LEVEL": "warning",
+            "MAILGATE_SECRET": "bench",
+        },
+        **env,
+    )
     cli = [sys.executable, "-m", "app.cli"]
-    token = subprocess.run([*cli, "tokens", "issue", "-s", "*"], env=environ, capture_output=True, text=True,
-                           check=True, cwd=ROOT).stdout.strip()  # fmt: skip
+    token = subprocess.run(
+        [*cli, "tokens", "issue", "-s", "*"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.strip()
     log = open(data / "serve.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen([*cli, "serve"], env=environ, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
@@ -110,8 +123,13 @@ def mailgate(**env: str) -> Iterator[Server]:
 
 def register(server: Server, account: str, dc: Dovecot, user: tuple[str, str], **extra: Any) -> None:
     email, password = user
-    body = {"account": account, "name": account, "email": email,
-            "imap": {"host": dc.host, "port": dc.port, "auth": {"user": email, "pass": password}}, **extra}  # fmt: skip
+    body = {
+        "account": account,
+        "name": account,
+        "email": email,
+        "imap": {"host": dc.host, "port": dc.port, "auth": {"user": email, "pass": password}},
+        **extra,
+    }
     r = httpx2.post(f"{server.base}/v1/account", json=body, headers=server.headers, timeout=30)
     r.raise_for_status()
 
@@ -124,7 +142,7 @@ def get(server: Server, path: str, **params: Any) -> Any:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def report(title: str, figures: dict[str, Any]) -> None:

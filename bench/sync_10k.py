@@ -18,7 +18,6 @@ from pathlib import Path
 from bench.common import Server, dovecot, get, mailgate, message, register, report
 from tests.servers.maildir import seed_maildir
 
-
 RANDOM_PAGES = """
 request = function()
   return wrk.format("GET", "/v1/account/bench/messages?pageSize=20&page=" .. math.random(0, {last}))
