@@ -1,8 +1,8 @@
 """APPEND over IMAP → messageNew event row written: the sync engine's push latency.
 
 Run: .venv/bin/python bench/push_latency.py [--rounds 20] [--folder INBOX]
-INBOX changes arrive by IDLE (Dovecot itself pushes ~0.5 s after the APPEND); other folders are
-polled with STATUS (MAILGATE_POLL_INTERVAL, default 30 s; this script sets 1 s for --folder).
+INBOX changes arrive by IDLE (Dovecot itself pushes ~0.5 s after the APPEND); other folders by
+NOTIFY where the server has it, else by the STATUS poll (MAILGATE_POLL_INTERVAL, default 30 s).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from bench.common import dovecot, get, mailgate, message, percentile, register, 
 def newest_event(db: str, after_id: int) -> tuple[int, str] | None:
     with sqlite3.connect(db) as conn:
         row = conn.execute(
-            "SELECT id, created FROM event WHERE type = 'messageNew' AND id > ? ORDER BY id LIMIT 1", (after_id,)
+            "SELECT id, created FROM event WHERE type = 'messageNew' AND id > ? ORDER BY id LIMIT 1",
+            (after_id,),
         ).fetchone()
     return (int(row[0]), str(row[1])) if row else None
 
@@ -29,7 +30,7 @@ def newest_event(db: str, after_id: int) -> tuple[int, str] | None:
 async def run(args: argparse.Namespace) -> None:
     with dovecot() as dc:
         email, password = dc.fresh_user()
-        with mailgate(MAILGATE_POLL_INTERVAL="1") as server:
+        with mailgate(MAILGATE_POLL_INTERVAL=str(args.poll_interval)) as server:
             register(server, "bench", dc, (email, password))
             while get(server, "/v1/account/bench")["state"] != "connected":
                 time.sleep(0.05)
@@ -69,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--folder", default="INBOX")
+    parser.add_argument("--poll-interval", type=int, default=30)
     asyncio.run(run(parser.parse_args()))
 
 

@@ -6,6 +6,8 @@
   Replaced with an incremental parenthesis counter.
 - ``_untagged_response`` removed every ``"* "`` in a line, not just the leading one, so a subject
   such as "5 * 3" reached us as "5 3". Only the prefix is stripped now.
+- NOTIFY (RFC 5465) and UNSELECT (RFC 3691) are not in aioimaplib's command table; they are added, and untagged lines nobody
+  waits for go to ``protocol.unsolicited`` instead of being dropped.
 - An AUTHENTICATE failure arrives as a ``+ <challenge>`` that must be answered with an empty line;
   aioimaplib never answered, so a bad XOAUTH2 token hung until the timeout.
 """
@@ -97,6 +99,8 @@ def _untagged_response(self: Any, line: bytes) -> Any:
     command = self.pending_async_commands.get("NOOP")  # servers may send untagged data any time
     if command is not None:
         command.append_to_resp(line)
+    elif getattr(self, "unsolicited", None) is not None:
+        self.unsolicited(line)  # e.g. NOTIFY's STATUS lines between commands
     return command
 
 
@@ -107,5 +111,7 @@ def apply() -> None:
     _a.IMAP4ClientProtocol._handle_responses = _handle_responses
     _a.IMAP4ClientProtocol._continuation = _continuation
     _a.IMAP4ClientProtocol._untagged_response = _untagged_response
+    _a.Commands.setdefault("NOTIFY", _a.Cmd("NOTIFY", (_a.AUTH, _a.SELECTED), _a.Exec.is_sync))
+    _a.Commands.setdefault("UNSELECT", _a.Cmd("UNSELECT", (_a.SELECTED,), _a.Exec.is_sync))
     _a.FetchCommand = FastFetchCommand
     _applied = True

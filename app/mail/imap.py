@@ -8,7 +8,7 @@ import contextlib
 import logging
 import socket
 import ssl
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -89,6 +89,8 @@ class ImapConnection:
         self.writable = False
         self.selected_info: imapparse.SelectInfo | None = None
         self._raw: Any = None
+        #: Called with NOTIFY lines (STATUS/LIST about other folders) whenever they turn up.
+        self.on_notify: Callable[[list[bytes]], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -205,8 +207,26 @@ class ImapConnection:
             raise ConnectionLost(f"{self.name}: command timed out")
         raise ConnectionLost(f"{self.name}: connection lost")
 
+    def _notifications(self, lines: list[Any]) -> None:
+        if self.on_notify is None:
+            return
+        found = [bytes(x) for x in lines if isinstance(x, bytes) and x.startswith((b"STATUS ", b"LIST "))]
+        if found:
+            self.on_notify(found)
+
+    async def notify(self, spec: str) -> bool:
+        """NOTIFY SET (RFC 5465): changes in other folders arrive as STATUS/LIST lines."""
+        if "NOTIFY" not in self.capabilities:
+            return False
+        protocol = self._client.protocol
+        protocol.unsolicited = lambda line: self._notifications([bytes(line)])
+        command = aioimaplib.Command("NOTIFY", protocol.new_tag(), "SET", spec, loop=protocol.loop)
+        await self._ok(protocol.execute(command))
+        return True
+
     async def _ok(self, awaitable: Awaitable[Any], timeout: float | None = None) -> Any:
         response = await self._guard(awaitable, timeout)
+        self._notifications(response.lines)
         if response.result != "OK":
             raise CommandFailed(_text(response) or "command failed", response=_text(response))
         return response
@@ -242,6 +262,22 @@ class ImapConnection:
         info = imapparse.parse_select(response.lines)
         self.selected, self.writable, self.selected_info = path, not readonly, info
         return info
+
+    async def unselect(self) -> None:
+        """Leave the selected folder: a server answers STATUS on it from this session's stale view."""
+        if self.selected is None:
+            return
+        protocol = self._client.protocol
+        if "UNSELECT" in self.capabilities:
+            await self._ok(
+                protocol.execute(aioimaplib.Command("UNSELECT", protocol.new_tag(), loop=protocol.loop))
+            )
+        elif not self.writable:
+            await self._ok(self._client.close())  # CLOSE would expunge a writable folder
+        else:
+            return
+        protocol.state = "AUTH"
+        self.selected, self.selected_info, self.writable = None, None, False
 
     async def ensure_selected(self, path: str, *, writable: bool = False) -> imapparse.SelectInfo:
         """Reuse the current selection when it fits; API calls come in bursts on one folder."""
@@ -338,6 +374,7 @@ class ImapConnection:
         finally:
             for fut in (push, woken, lost):
                 fut.cancel()
+        self._notifications(list(pushed))
         if any(line.startswith(b"BYE") for line in pushed) or self.lost.is_set():
             self.close()
             raise ConnectionLost(f"{self.name}: server closed the connection")

@@ -20,6 +20,10 @@ from app.sync.index import Index
 
 log = logging.getLogger(__name__)
 S = AccountState
+NOTIFY_SPEC = (
+    "(SELECTED (MessageNew MessageExpunge FlagChange)) "
+    "(PERSONAL (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))"
+)
 
 
 @dataclass
@@ -148,6 +152,11 @@ class AccountWorker:
         await self._set_state(S.connected)
         await self.index.mark_initialized(first_time)
         self.backoff.reset()
+        # Real time for every folder: NOTIFY reports changes elsewhere while INBOX is IDLE;
+        # the STATUS poll stays as the safety net (and the only way on servers without NOTIFY).
+        watcher.on_notify = lambda _lines: self.signals.sync.set()
+        with contextlib.suppress(ImapError):
+            await watcher.notify(NOTIFY_SPEC)
         poller = await self._open(account, "poll")
         tasks = [
             asyncio.create_task(self._watch_inbox(watcher, inbox, notify_from)),
@@ -196,6 +205,7 @@ class AccountWorker:
                     continue
                 if not box.initialized or await self._changed(conn, box):
                     await sync_folder(conn, self.index, box, notify_from)
+                    await conn.unselect()
 
     async def _changed(self, conn: ImapConnection, box: Mailbox) -> bool:
         status = await conn.status(box.path)

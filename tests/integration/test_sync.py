@@ -268,3 +268,36 @@ async def test_reconnect_and_sync_act_at_once(live: Live, dovecot_user: ImapUser
 
 def test_doveadm_available() -> None:
     assert subprocess.run(["doveadm", "help"], capture_output=True).returncode in (0, 64)
+
+
+async def test_other_folders_are_real_time_with_notify(live: Live, dovecot_user: ImapUser) -> None:
+    """With NOTIFY, a change in a folder other than INBOX arrives without waiting for the poll."""
+    from dataclasses import replace
+
+    live.ctx.settings = replace(live.ctx.settings, poll_interval=120.0)
+    await live.register(dovecot_user)
+    await live.wait_state("acc", "connected")
+    await asyncio.sleep(0.5)
+    started = asyncio.get_running_loop().time()
+    await seed(live.dovecot, dovecot_user, "Archive", [make_message("notified")])
+    event = (await live.wait_event("acc", "messageNew", timeout=5))[0]
+    assert event.path == "Archive" and asyncio.get_running_loop().time() - started < 5
+    await seed(live.dovecot, dovecot_user, "Drafts", [make_message("second folder")])
+    await live.wait_event("acc", "messageNew", count=2, timeout=5)
+
+
+async def test_rapid_changes_in_another_folder(
+    live: Live, dovecot_user: ImapUser, other_client: ImapConnection
+) -> None:
+    """Regression: after syncing a folder the poll connection kept it selected, and STATUS on a
+    selected folder answers from that session's stale view, so later changes went unnoticed."""
+    from dataclasses import replace
+
+    live.ctx.settings = replace(live.ctx.settings, poll_interval=120.0)
+    await live.register(dovecot_user)
+    await live.wait_state("acc", "connected")
+    await asyncio.sleep(0.5)
+    for i in range(4):
+        await other_client.append("Archive", make_message(f"n{i}"))
+        await live.wait_event("acc", "messageNew", count=i + 1, timeout=5)
+        await asyncio.sleep(0.2)
