@@ -33,7 +33,7 @@ async def run(args: argparse.Namespace) -> None:
         with mailgate(MAILGATE_POLL_INTERVAL=str(args.poll_interval)) as server:
             register(server, "bench", dc, (email, password))
             while get(server, "/v1/account/bench")["state"] != "connected":
-                time.sleep(0.05)
+                await asyncio.sleep(0.05)
             await asyncio.sleep(1)
             db = str(server.data_dir / "mailgate.db")
             client = aioimaplib.IMAP4(dc.host, dc.port)
