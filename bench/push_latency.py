@@ -32,7 +32,9 @@ async def run(args: argparse.Namespace) -> None:
         email, password = dc.fresh_user()
         with mailgate(MAILGATE_POLL_INTERVAL=str(args.poll_interval)) as server:
             register(server, "bench", dc, (email, password))
-            while get(server, "/v1/account/bench")["state"] != "connected":
+            for _ in range(600):  # a polling loop on purpose: the state lives in another process
+                if get(server, "/v1/account/bench")["state"] == "connected":
+                    break
                 await asyncio.sleep(0.05)
             await asyncio.sleep(1)
             db = str(server.data_dir / "mailgate.db")

@@ -7,8 +7,7 @@
 - ``_untagged_response`` removed every ``"* "`` in a line, not just the leading one, so a subject
   such as "5 * 3" reached us as "5 3". Only the prefix is stripped now.
 - NOTIFY (RFC 5465) and UNSELECT (RFC 3691) are missing from aioimaplib's command table and are
-  added; and untagged lines nobody
-  waits for go to ``protocol.unsolicited`` instead of being dropped.
+  added; untagged lines nobody waits for go to ``protocol.unsolicited`` instead of being dropped.
 - An AUTHENTICATE failure arrives as a ``+ <challenge>`` that must be answered with an empty line;
   aioimaplib never answered, so a bad XOAUTH2 token hung until the timeout.
 """
