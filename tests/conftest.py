@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from app.services.context import Context
 from app.services.principal import OPERATOR
 
 TEST_SECRET = "test-secret-not-for-production"
-TABLES = ("token", "event", "account")
+TABLES = ("message", "mailbox", "token", "event", "account")
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +34,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server) -> str:  # type: ignore[no-untyped-def]
     url: str = postgres_server.create_database("mailgate_test")
-    migrate_sync(url)
+    # In a thread: Alembic's env runs its own event loop, and this may be requested from a running one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(migrate_sync, url).result()
     return url
 
 

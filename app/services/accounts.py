@@ -218,6 +218,7 @@ async def delete_account(ctx: Context, principal: Principal, account_id: str) ->
     ctx.mailboxes.drop_where(account_id)
     ctx.principals.clear()  # the account's tokens are gone
     ctx.control.send(account_id, "stop")
+    await ctx.imap.drop(account_id)
     return AccountDeleted(account=account_id, deleted=True)
 
 

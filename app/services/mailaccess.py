@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.mail.imap import AuthenticationFailed, CommandFailed, ConnectFailed, ImapConnection, ImapError
@@ -59,7 +60,8 @@ async def find_mailbox(ctx: Context, account: str, path: str, *, cached: bool = 
             if path.lower() == "\\inbox":
                 query = query.where(Mailbox.path == "INBOX")
             else:
-                query = query.where(col(Mailbox.special_use).ilike(path))
+                # Equality, not LIKE: in LIKE patterns the backslash is an escape character.
+                query = query.where(func.lower(col(Mailbox.special_use)) == path.lower())
         elif path.upper() == "INBOX":
             query = query.where(Mailbox.path == "INBOX")
         else:

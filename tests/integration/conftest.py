@@ -148,13 +148,30 @@ async def other_client(dovecot: Dovecot, dovecot_user: ImapUser) -> AsyncIterato
     await conn.logout()
 
 
-@pytest.fixture
-async def live(tmp_path: Path, sqlite_template: Path, dovecot: Dovecot) -> AsyncIterator[Live]:
-    db = tmp_path / "mailgate.db"
-    shutil.copyfile(sqlite_template, db)
+@pytest.fixture(params=["sqlite"])
+async def live(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, dovecot: Dovecot
+) -> AsyncIterator[Live]:
+    """SQLite by default; ``@pytest.mark.parametrize("live", ["postgres"], indirect=True)`` for PG."""
+    if request.param == "postgres":
+        url = str(request.getfixturevalue("postgres_url"))
+        from sqlalchemy import text
+
+        from app.db import make_engine
+
+        engine = make_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("TRUNCATE message, mailbox, token, event, account RESTART IDENTITY CASCADE")
+            )
+        await engine.dispose()
+    else:
+        db = tmp_path / "mailgate.db"
+        shutil.copyfile(sqlite_template, db)
+        url = f"sqlite+aiosqlite:///{db}"
     settings = make_settings(
         tmp_path,
-        f"sqlite+aiosqlite:///{db}",
+        url,
         poll_interval=1.0,
         reconnect_base=0.1,
         reconnect_cap=1.0,

@@ -118,6 +118,7 @@ async def test_malformed_messages_do_not_break_anything(live: Live, account: str
     assert eight_bit["messageId"] is None
 
 
+@pytest.mark.parametrize("live", ["sqlite", "postgres"], indirect=True)
 async def test_flags_move_delete(live: Live, account: str) -> None:
     item = await entry(live, "plain 0")
     url = f"/v1/account/acc/message/{item['id']}"
@@ -182,6 +183,7 @@ async def test_upload(live: Live, account: str) -> None:
     assert built["from"]["address"] == "acc" or built["from"]["address"].endswith("@example.com")
 
 
+@pytest.mark.parametrize("live", ["sqlite", "postgres"], indirect=True)
 async def test_search(live: Live, account: str, dovecot_user: ImapUser) -> None:
     async def search(criteria: dict, **params: object) -> list[str]:  # type: ignore[type-arg]
         r = await live.client.post(
@@ -236,6 +238,7 @@ async def test_bulk_operations(live: Live, account: str) -> None:
     assert (await live.get("/v1/account/acc/messages", path="Archive"))["total"] == 0
 
 
+@pytest.mark.parametrize("live", ["sqlite", "postgres"], indirect=True)
 async def test_mailbox_routes(live: Live, account: str, other_client: ImapConnection) -> None:
     r = await live.client.post(
         "/v1/account/acc/mailbox", json={"path": ["Clients", "Acme Ünï"]}, headers=live.headers

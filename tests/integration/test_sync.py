@@ -13,6 +13,7 @@ from tests.integration.conftest import Live, make_message, seed, wait_until
 from tests.servers.fixtures import ImapUser
 
 
+@pytest.mark.parametrize("live", ["sqlite", "postgres"], indirect=True)
 async def test_connects_and_indexes(live: Live, dovecot_user: ImapUser) -> None:
     await seed(live.dovecot, dovecot_user, "INBOX", [make_message(f"m{i}") for i in range(30)])
     await seed(live.dovecot, dovecot_user, "Sent", [make_message("sent1"), make_message("sent2")], "\\Seen")
@@ -96,6 +97,7 @@ async def test_new_mail_in_other_folders_is_polled(live: Live, dovecot_user: Ima
     assert event.payload["specialUse"] == "\\Archive"
 
 
+@pytest.mark.parametrize("live", ["sqlite", "postgres"], indirect=True)
 async def test_external_changes(live: Live, dovecot_user: ImapUser, other_client: ImapConnection) -> None:
     uids = await seed(live.dovecot, dovecot_user, "INBOX", [make_message(f"x{i}") for i in range(4)])
     await live.register(dovecot_user)
@@ -143,6 +145,7 @@ async def test_folders_created_and_deleted(
     assert gone[0].payload["path"] == "Projects/Ünïcode"
 
 
+@pytest.mark.parametrize("live", ["sqlite", "postgres"], indirect=True)
 async def test_uidvalidity_change_reindexes(live: Live, dovecot_user: ImapUser) -> None:
     await seed(live.dovecot, dovecot_user, "Archive", [make_message("before")])
     await live.register(dovecot_user)
