@@ -1,6 +1,6 @@
 """Resident memory of one `mailgate serve` process holding N idle, connected accounts (uvloop).
 
-Run: .venv/bin/python bench/idle_accounts.py [--accounts 200]
+Run: .venv/bin/python -m bench.idle_accounts [--accounts 200]
 Each account keeps two IMAP connections (IDLE on INBOX, STATUS polling of the other folders).
 """
 

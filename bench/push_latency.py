@@ -1,6 +1,6 @@
 """APPEND over IMAP → messageNew event row written: the sync engine's push latency.
 
-Run: .venv/bin/python bench/push_latency.py [--rounds 20] [--folder INBOX]
+Run: .venv/bin/python -m bench.push_latency [--rounds 20] [--folder INBOX]
 INBOX changes arrive by IDLE (Dovecot itself pushes ~0.5 s after the APPEND); other folders by
 NOTIFY where the server has it, else by the STATUS poll (MAILGATE_POLL_INTERVAL, default 30 s).
 """

@@ -1,6 +1,6 @@
 """Initial sync of a 10,000-message INBOX, then list throughput on it.
 
-Run: .venv/bin/python bench/sync_10k.py [--messages 10000] [--wrk-seconds 10]
+Run: .venv/bin/python -m bench.sync_10k [--messages 10000] [--wrk-seconds 10]
 Needs Dovecot and wrk (apt-get install dovecot-imapd wrk). Prints the figures the sync issue names:
 time to first listable page and to the whole folder, and GET …/messages?pageSize=20 req/s and p99.
 """
