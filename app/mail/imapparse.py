@@ -34,12 +34,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from email.header import decode_header
-from email.utils import parsedate_to_datetime
 from typing import NamedTuple, ParamSpec, TypeAlias, TypeVar
 from urllib.parse import unquote_to_bytes
 
-from app.mail import utf7
+from app.mail import mime, utf7
 from app.mail.types import Address, BodyPart, Envelope, FetchedMessage
 
 __all__ = [
@@ -146,64 +144,21 @@ def _decode_bytes(data: bytes | bytearray) -> str:
 def _decode_charset(data: bytes, charset: str | None) -> str:
     if charset:
         charset = charset.split("*", 1)[0].strip()  # RFC 2231 language suffix: utf-8*en
-    if charset:
-        try:
-            return data.decode(charset, "replace")
-        except (LookupError, UnicodeError, ValueError, TypeError):
-            pass
-    return _decode_bytes(data)
+    return mime.decode_text(data, charset or None)
 
 
-# RFC 2047 encoded word; the same shape as email.header.ecre so decode_header() accepts every match.
-_ENCODED_WORD_RE = re.compile(r"=\?([^?]*?)\?([qQbB])\?(.*?)\?=")
-
-
-def _decode_word(word: str) -> str:
-    try:
-        parts = decode_header(word)
-    except Exception:  # email.errors.HeaderParseError on broken base64 and friends
-        return word
-    out: list[str] = []
-    for data, charset in parts:
-        if isinstance(data, str):
-            out.append(data)
-        else:
-            out.append(_decode_charset(data, charset))
-    return "".join(out)
+# Display names repeat across From/Sender/Reply-To and across messages: decode each once.
+_decode_words_cached = functools.lru_cache(maxsize=4096)(mime.decode_words)
 
 
 @_guard
 def decode_words(text: str) -> str:
-    """Decode RFC 2047 encoded words (``=?utf-8?q?...?=``) with :mod:`email.header`.
-
-    Each word is decoded on its own, so a broken word (bad base64, unknown charset) stays as it was
-    or decodes as UTF-8 without spoiling its neighbours. Whitespace between two encoded words is
-    dropped (RFC 2047 section 6.2). Never raises.
-    """
+    """RFC 2047 encoded words, decoded by :func:`app.mail.mime.decode_words`. Never raises."""
     if "=?" not in text:
         return text
     if len(text) <= 2000:
         return _decode_words_cached(text)
-    return _decode_words(text)
-
-
-def _decode_words(text: str) -> str:
-    out: list[str] = []
-    pos = 0
-    last_was_word = False
-    for m in _ENCODED_WORD_RE.finditer(text):
-        between = text[pos : m.start()]
-        if between and not (last_was_word and between.isspace()):
-            out.append(between)
-        out.append(_decode_word(m.group(0)))
-        pos = m.end()
-        last_was_word = True
-    out.append(text[pos:])
-    return "".join(out)
-
-
-# display names repeat (From/Sender/Reply-To, the same correspondents, thread subjects)
-_decode_words_cached = functools.lru_cache(maxsize=4096)(_decode_words)
+    return mime.decode_words(text)
 
 
 # --------------------------------------------------------------------------------------- tokenizer
@@ -634,16 +589,7 @@ def parse_internal_date(text: str | bytes | None) -> datetime | None:
         return None
 
 
-def _header_date(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        dt = parsedate_to_datetime(text)
-    except Exception:
-        return None
-    if dt.tzinfo is None:  # "-0000" or no zone at all
-        dt = dt.replace(tzinfo=UTC)
-    return dt
+_header_date = mime.parse_date
 
 
 # ----------------------------------------------------------------------------------------- envelope

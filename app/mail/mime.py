@@ -195,7 +195,7 @@ def parse(raw: bytes) -> ParsedMessage:
         message_id=message_ids[0] if message_ids else None,
         in_reply_to=in_reply_to[0] if in_reply_to else None,
         references=list(dict.fromkeys(references)),
-        date=_date(first("date")),
+        date=parse_date(first("date")),
         from_=_addresses(raw_headers.get("from", [])),
         sender=_addresses(raw_headers.get("sender", [])),
         to=_addresses(raw_headers.get("to", [])),
@@ -575,7 +575,8 @@ def _msg_ids(value: str) -> list[str]:
     return ids or value.split()
 
 
-def _date(value: str | None) -> datetime | None:
+def parse_date(value: str | None) -> datetime | None:
+    """A Date header as an aware datetime (UTC when it names no zone); None when unparsable."""
     if not value:
         return None
     try:
