@@ -19,6 +19,8 @@ BATCH = 1000
 
 def summary_items(conn: ImapConnection) -> str:
     items = SUMMARY_ITEMS
+    if "PREVIEW" in conn.capabilities:
+        items += " PREVIEW"
     if "CONDSTORE" in conn.capabilities:
         items += " MODSEQ"
     if "OBJECTID" in conn.capabilities:

@@ -39,6 +39,7 @@ async def test_connects_and_indexes(live: Live, dovecot_user: ImapUser) -> None:
     assert first["to"] == [{"name": "Rcpt", "address": "r@example.com"}]
     assert first["unseen"] is True and first["path"] == "INBOX" and first["messageId"].startswith("<")
     assert first["text"]["encodedSize"]["plain"] > 0
+    assert first["preview"] == "Hi there"  # the server's PREVIEW (RFC 8970), indexed
     sent = await live.get("/v1/account/acc/messages", path="\\Sent")
     assert {m["subject"] for m in sent["messages"]} == {"sent1", "sent2"}
 
