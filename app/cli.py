@@ -41,6 +41,24 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.redis_url:
+        print(
+            "mailgate: `worker` takes tasks from Redis: set MAILGATE_REDIS_URL (without it, "
+            "`mailgate serve` runs every task in-process)",
+            file=sys.stderr,
+        )
+        return 2
+    from app import worker
+
+    if settings.auto_migrate:
+        migrate_sync(settings.database_url)
+    import uvloop
+
+    uvloop.run(worker.run(settings))
+    return 0
+
+
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     migrate_sync(settings.database_url, args.revision)
     print(f"database is at revision {args.revision}")
@@ -90,6 +108,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default MAILGATE_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default MAILGATE_PORT or 3000)")
     serve.set_defaults(run=_serve)
+
+    work = sub.add_parser("worker", help="run background tasks from Redis (needs MAILGATE_REDIS_URL)")
+    work.set_defaults(run=_worker)
 
     mig = sub.add_parser("migrate", help="apply database migrations")
     mig.add_argument("--revision", default="head", help="target revision (default head)")

@@ -36,6 +36,19 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _schedule(env: Mapping[str, str], name: str) -> tuple[float, ...] | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        values = tuple(float(x) for x in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated seconds, got {raw!r}") from None
+    if not values or any(v < 0 for v in values) or len(values) > 50:
+        raise ConfigError(f"{name} must list 1-50 non-negative delays")
+    return values
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -54,6 +67,11 @@ class Settings:
     reconnect_base: float = 1.0
     reconnect_cap: float = 300.0
     lease_seconds: float = 30.0
+    # Seconds between webhook attempts: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, then 8 h,
+    # so the last of the 12 attempts comes ~32 h after the first.
+    webhook_backoff: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 28800, 28800)
+    webhook_allow_link_local: bool = False
+    webhook_timeout: float = 15.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +100,9 @@ class Settings:
             poll_interval=_int(env, "MAILGATE_POLL_INTERVAL", 30, 1, 86400),
             imap_timeout=_int(env, "MAILGATE_IMAP_TIMEOUT", 30, 1, 3600),
             reconnect_cap=_int(env, "MAILGATE_RECONNECT_MAX", 300, 1, 86400),
+            webhook_backoff=_schedule(env, "MAILGATE_WEBHOOK_BACKOFF") or cls.webhook_backoff,
+            webhook_allow_link_local=_bool(env, "MAILGATE_WEBHOOK_ALLOW_LINK_LOCAL", False),
+            webhook_timeout=_int(env, "MAILGATE_WEBHOOK_TIMEOUT", 15, 1, 300),
         )
 
     @property

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app import logs
-from app.api import accounts, docs, mailboxes, messages, openapi, system, tokens
+from app.api import accounts, docs, mailboxes, messages, openapi, system, tokens, webhooks
 from app.api.auth import FailureLimiter
 from app.api.errors import HANDLERS
 from app.api.routing import Endpoint, to_route
@@ -21,11 +21,20 @@ from app.config import Settings
 from app.db import migrate
 from app.services.context import Context
 from app.sync.supervisor import Supervisor
+from app.tasks import webhooks as webhook_tasks
 from app.tasks.broker import broker
+from app.webhooks.dispatcher import Dispatcher
 
 log = logging.getLogger("mailgate")
 
-ROUTERS = (accounts.router, mailboxes.router, messages.router, tokens.router, system.router)
+ROUTERS = (
+    accounts.router,
+    mailboxes.router,
+    messages.router,
+    tokens.router,
+    webhooks.router,
+    system.router,
+)
 
 
 def endpoints() -> list[Endpoint]:
@@ -52,8 +61,11 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         if settings.auto_migrate and own_ctx:
             await migrate(settings.database_url)
         app.state.ctx = ctx or Context.from_settings(settings)
+        broker.state.ctx = app.state.ctx
         if not broker.is_worker_process:
             await broker.startup()
+        dispatcher = Dispatcher(app.state.ctx, webhook_tasks.kick)
+        await dispatcher.start()
         supervisor = Supervisor(app.state.ctx) if settings.sync else None
         if supervisor is not None:
             await supervisor.start()
@@ -63,6 +75,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
             yield
         finally:
             reaper.cancel()
+            await dispatcher.stop()
             if supervisor is not None:
                 await supervisor.stop()
             if not broker.is_worker_process:

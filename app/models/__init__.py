@@ -4,6 +4,18 @@ from app.models.account import Account, AccountState
 from app.models.event import Event
 from app.models.mailbox import Mailbox
 from app.models.message import Message
+from app.models.setting import Lease, Setting
 from app.models.token import Token
+from app.models.webhook import WebhookDelivery
 
-__all__ = ["Account", "AccountState", "Event", "Mailbox", "Message", "Token"]
+__all__ = [
+    "Account",
+    "AccountState",
+    "Event",
+    "Lease",
+    "Mailbox",
+    "Message",
+    "Setting",
+    "Token",
+    "WebhookDelivery",
+]

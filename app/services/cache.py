@@ -20,6 +20,7 @@ class TTLCache(Generic[K, V]):
         self.maxsize = maxsize
         self._data: dict[K, tuple[float, V]] = {}
         self._loading: dict[K, asyncio.Future[V]] = {}
+        self._generation = 0  # bumped by drops: a load that started before one must not be stored
 
     def get(self, key: K) -> V | None:
         hit = self._data.get(key)
@@ -41,6 +42,7 @@ class TTLCache(Generic[K, V]):
             return await asyncio.shield(pending)
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._loading[key] = future
+        generation = self._generation
         try:
             value = await load()
         except BaseException as exc:
@@ -52,7 +54,8 @@ class TTLCache(Generic[K, V]):
             raise
         finally:
             self._loading.pop(key, None)
-        self.put(key, value)
+        if generation == self._generation:
+            self.put(key, value)
         future.set_result(value)
         return value
 
@@ -62,14 +65,17 @@ class TTLCache(Generic[K, V]):
         self._data[key] = (time.monotonic() + self.ttl, value)
 
     def drop(self, key: K) -> None:
+        self._generation += 1
         self._data.pop(key, None)
 
     def drop_where(self, prefix: Hashable) -> None:
         """Drop tuple keys whose first item is ``prefix``."""
+        self._generation += 1
         for key in [k for k in self._data if isinstance(k, tuple) and k and k[0] == prefix]:
             self._data.pop(key, None)
 
     def clear(self) -> None:
+        self._generation += 1
         self._data.clear()
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
 
 from app.config import Settings
 from app.crypto import Cipher, load_secret
@@ -26,6 +30,20 @@ class Context:
     accounts: TTLCache[str, Account | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
     mailboxes: TTLCache[tuple[str, str], Mailbox | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
     pages: PageCache = field(default_factory=PageCache)
+    webhook_settings: TTLCache[str, Any] = field(default_factory=lambda: TTLCache(ttl=1.0))
+    #: Set when a webhook attempt finished, so the dispatcher can send that lane's next event.
+    webhook_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _http: httpx2.AsyncClient | None = None
+
+    def http(self) -> httpx2.AsyncClient:
+        """One pooled HTTP client per process, for webhooks; redirects are never followed."""
+        if self._http is None:
+            self._http = httpx2.AsyncClient(
+                follow_redirects=False,
+                limits=httpx2.Limits(max_connections=200, max_keepalive_connections=50),
+                trust_env=False,
+            )
+        return self._http
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
@@ -42,5 +60,7 @@ class Context:
         self.mailboxes.drop_where(account)
 
     async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
         await self.imap.close()
         await self.db.dispose()

@@ -11,6 +11,7 @@ S = AccountState
 class FakeSession:
     def __init__(self) -> None:
         self.added: list[object] = []
+        self.info: dict[str, object] = {}
 
     def add(self, obj: object) -> None:
         self.added.append(obj)

@@ -1,0 +1,194 @@
+"""Turns new events into durable deliveries and hands due ones to the workers.
+
+One dispatcher runs per installation (a lease in the database elects it). Deliveries of one
+account to one URL form a lane that is sent in event order: only a lane's oldest pending delivery
+is ever in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlmodel import col
+
+from app import events
+from app.models import Account, Event, Lease, Setting, WebhookDelivery
+from app.models.base import utcnow
+from app.services import settings as settings_service
+from app.services.context import Context
+from app.services.settings import CURSOR, current_event_id
+
+log = logging.getLogger(__name__)
+LEASE = "webhooks"
+BATCH = 500
+CLAIM = timedelta(seconds=60)  # an attempt takes at most 15 s; a crashed worker's claim lapses
+
+Send = Callable[[int, str], Awaitable[None]]
+
+
+class Dispatcher:
+    def __init__(self, ctx: Context, send: Send, owner: str | None = None, tick: float = 1.0) -> None:
+        self.ctx = ctx
+        self.send = send
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.tick = tick
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        async with self.ctx.db.core() as s:
+            await s.execute(
+                update(Lease)
+                .where(col(Lease.name) == LEASE, col(Lease.owner) == self.owner)
+                .values(owner=None, expires=None)
+            )
+            await s.commit()
+
+    async def _run(self) -> None:
+        while True:
+            delay = self.tick
+            try:
+                leading = await self._lead()
+                if leading:
+                    created = await self.fan_out()
+                    delay = min(delay, await self.schedule())
+                    if created:
+                        log.debug("%s new webhook deliveries", created)
+            except Exception:  # keep dispatching after a transient database error
+                log.exception("webhook dispatcher pass failed")
+            self.ctx.webhook_wake.clear()
+            waits = [
+                asyncio.ensure_future(events.signal.wait(delay)),
+                asyncio.ensure_future(self.ctx.webhook_wake.wait()),
+            ]
+            await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
+
+    async def _lead(self) -> bool:
+        now = utcnow()
+        expires = now + timedelta(seconds=self.ctx.settings.lease_seconds)
+        async with self.ctx.db.core() as s:
+            if await s.get(Lease, LEASE) is None:
+                s.add(Lease(name=LEASE))
+                with contextlib.suppress(Exception):
+                    await s.commit()
+        async with self.ctx.db.core() as s:
+            result = await s.execute(
+                update(Lease)
+                .where(
+                    col(Lease.name) == LEASE,
+                    or_(col(Lease.owner).is_(None), col(Lease.owner) == self.owner, col(Lease.expires) < now),
+                )
+                .values(owner=self.owner, expires=expires)
+            )
+            await s.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def fan_out(self) -> int:
+        """New events → deliveries, with the cursor moved in the same transaction."""
+        created = 0
+        while True:
+            async with self.ctx.db.core() as s:
+                cursor_row = await s.get(Setting, CURSOR)
+                cursor = int(cursor_row.value) if cursor_row and cursor_row.value is not None else None
+                if cursor is None:  # never enabled: start from now, not from the beginning of history
+                    cursor = await current_event_id(s)
+                rows = list(
+                    (
+                        await s.execute(
+                            select(Event).where(col(Event.id) > cursor).order_by(col(Event.id)).limit(BATCH)
+                        )
+                    ).scalars()
+                )
+                last = rows[-1].id if rows else cursor
+                # Read after the events: settings changed before an event are then always seen with it.
+                settings = await settings_service.load(self.ctx, s)
+                if rows and settings.enabled:
+                    urls = await self._account_urls(s, {e.account for e in rows if e.account})
+                    values = []
+                    for event in rows:
+                        url = urls.get(event.account or "") or settings.url
+                        if not url or url in settings.disabled_urls or not settings.wants(event.type):
+                            continue
+                        if settings.inbox_new_only and event.type == "messageNew" and event.path != "INBOX":
+                            continue
+                        values.append(
+                            {
+                                "event_id": event.id,
+                                "event_type": event.type,
+                                "account": event.account,
+                                "url": url,
+                                "state": "pending",
+                                "attempts": 0,
+                                "max_attempts": len(self.ctx.settings.webhook_backoff) + 1,
+                                "next_attempt": utcnow(),
+                                "created": utcnow(),
+                            }
+                        )
+                    if values:
+                        await s.execute(insert(WebhookDelivery), values)
+                        created += len(values)
+                if cursor_row is None:
+                    s.add(Setting(key=CURSOR, value=last))
+                else:
+                    cursor_row.value = last
+                await s.commit()
+            if len(rows) < BATCH:
+                return created
+
+    @staticmethod
+    async def _account_urls(s: object, accounts: set[str]) -> dict[str, str]:
+        if not accounts:
+            return {}
+        result = await s.execute(  # type: ignore[attr-defined]
+            select(col(Account.id), col(Account.webhooks)).where(
+                col(Account.id).in_(accounts), col(Account.webhooks).is_not(None)
+            )
+        )
+        return {a: u for a, u in result.all() if u}
+
+    async def schedule(self) -> float:
+        """Send every due lane head; returns how long until the next one is due."""
+        now = utcnow()
+        d = WebhookDelivery
+        heads = (
+            select(func.min(col(d.id))).where(col(d.state) == "pending").group_by(col(d.account), col(d.url))
+        )
+        async with self.ctx.db.core() as s:
+            rows = list(
+                (
+                    await s.execute(
+                        select(d).where(col(d.id).in_(heads.scalar_subquery()), col(d.state) == "pending")
+                    )
+                ).scalars()
+            )
+            due = [
+                r
+                for r in rows
+                if r.next_attempt <= now and (r.claimed_until is None or r.claimed_until < now)
+            ]
+            claims = {r.id: secrets.token_hex(8) for r in due if r.id is not None}
+            for delivery_id, claim in claims.items():
+                await s.execute(
+                    update(d).where(col(d.id) == delivery_id).values(claimed_until=now + CLAIM, claim=claim)
+                )
+            if claims:
+                await s.commit()
+        for delivery_id, claim in claims.items():
+            await self.send(delivery_id, claim)
+        later = [r.next_attempt for r in rows if r.next_attempt > now]
+        return max(0.0, min((t - now).total_seconds() for t in later)) if later else self.tick

@@ -1,0 +1,49 @@
+"""`mailgate worker`: runs background tasks from Redis, plus its share of account syncing and the
+webhook dispatcher (both elected through database leases), until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from taskiq.api import run_receiver_task
+
+from app.config import Settings
+from app.services.context import Context
+from app.sync.supervisor import Supervisor
+from app.tasks import webhooks as webhook_tasks
+from app.tasks.broker import broker
+from app.webhooks.dispatcher import Dispatcher
+
+log = logging.getLogger("mailgate.worker")
+
+
+async def run(settings: Settings) -> None:
+    ctx = Context.from_settings(settings)
+    broker.is_worker_process = True
+    broker.state.ctx = ctx
+    await broker.startup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    supervisor = Supervisor(ctx) if settings.sync else None
+    dispatcher = Dispatcher(ctx, webhook_tasks.kick)
+    receiver = asyncio.create_task(run_receiver_task(broker, max_async_tasks=200))
+    try:
+        if supervisor is not None:
+            await supervisor.start()
+        await dispatcher.start()
+        log.info("worker ready (broker: %s)", type(broker).__name__)
+        await stop.wait()
+    finally:
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await receiver
+        await dispatcher.stop()
+        if supervisor is not None:
+            await supervisor.stop()
+        await broker.shutdown()
+        await ctx.close()
