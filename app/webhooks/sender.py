@@ -43,6 +43,12 @@ def _retry_after(response: httpx2.Response) -> float | None:
     return max(0.0, min((when - datetime.now(UTC)).total_seconds(), MAX_RETRY_AFTER))
 
 
+async def _store(ctx: Context, delivery_id: int, values: dict[str, object]) -> None:
+    async with ctx.db.core() as s:
+        await s.execute(update(WebhookDelivery).where(col(WebhookDelivery.id) == delivery_id).values(**values))
+        await s.commit()
+
+
 async def release(ctx: Context, delivery_id: int) -> None:
     async with ctx.db.core() as s:
         await s.execute(
@@ -69,18 +75,18 @@ async def attempt(ctx: Context, delivery_id: int, claim: str) -> str:
         if not taken.rowcount:  # type: ignore[attr-defined]
             return "stale"
         delivery = await s.get(WebhookDelivery, delivery_id)
-        if delivery is None:
-            return "missing"
-        event = await s.get(Event, delivery.event_id)
-        settings = await settings_service.cached(ctx)
-        if event is None or delivery.url in settings.disabled_urls:
-            delivery.state, delivery.claimed_until = "disabled", None
-            await s.commit()
-            return delivery.state
-        if delivery.body is None:
-            delivery.body = (await render(ctx, event, settings)).decode()
-            await s.commit()
-        body, url, number = delivery.body.encode(), delivery.url, delivery.attempts + 1
+        event = await s.get(Event, delivery.event_id) if delivery is not None else None
+    if delivery is None:
+        return "missing"
+    settings = await settings_service.cached(ctx)
+    if event is None or delivery.url in settings.disabled_urls:
+        await _store(ctx, delivery_id, {"state": "disabled", "claimed_until": None})
+        return "disabled"
+    if delivery.body is None:
+        # Rendered outside any transaction: with notifyText it may fetch the message over IMAP.
+        delivery.body = (await render(ctx, event, settings)).decode()
+        await _store(ctx, delivery_id, {"body": delivery.body})
+    body, url, number = delivery.body.encode(), delivery.url, delivery.attempts + 1
 
     status: int | None = None
     response_text: str | None = None
