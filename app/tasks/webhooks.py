@@ -12,14 +12,12 @@ log = logging.getLogger(__name__)
 
 
 @broker.task(task_name="webhooks.deliver")
-async def deliver(delivery_id: int, claim: str) -> str:
+async def deliver(delivery_id: int, claim: str) -> None:
     ctx: Context = broker.state.ctx
     try:
-        return await sender.attempt(ctx, delivery_id, claim)
+        await sender.run_lane(ctx, delivery_id, claim)
     except Exception:
-        # Leave the delivery pending and unclaimed, so the lane goes on at the next dispatch.
-        log.exception("webhook delivery %s failed unexpectedly", delivery_id)
-        await sender.release(ctx, delivery_id)
+        log.exception("webhook lane starting at delivery %s failed unexpectedly", delivery_id)
         raise
 
 

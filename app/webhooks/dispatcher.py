@@ -24,11 +24,11 @@ from app.models.base import utcnow
 from app.services import settings as settings_service
 from app.services.context import Context
 from app.services.settings import CURSOR, current_event_id
+from app.webhooks import sender
 
 log = logging.getLogger(__name__)
 LEASE = "webhooks"
 BATCH = 500
-CLAIM = timedelta(seconds=60)  # an attempt takes at most 15 s; a crashed worker's claim lapses
 
 Send = Callable[[int, str], Awaitable[None]]
 
@@ -177,18 +177,15 @@ class Dispatcher:
                 ).scalars()
             )
             due = [
-                r
+                r.id
                 for r in rows
-                if r.next_attempt <= now and (r.claimed_until is None or r.claimed_until < now)
+                if r.id is not None
+                and r.next_attempt <= now
+                and (r.claimed_until is None or r.claimed_until < now)
             ]
-            claims = {r.id: secrets.token_hex(8) for r in due if r.id is not None}
-            for delivery_id, claim in claims.items():
-                await s.execute(
-                    update(d).where(col(d.id) == delivery_id).values(claimed_until=now + CLAIM, claim=claim)
-                )
-            if claims:
-                await s.commit()
-        for delivery_id, claim in claims.items():
-            await self.send(delivery_id, claim)
+        for delivery_id in due:
+            token = await sender.claim(self.ctx, delivery_id)  # a lane runner may have taken it already
+            if token is not None:
+                await self.send(delivery_id, token)
         later = [r.next_attempt for r in rows if r.next_attempt > now]
         return max(0.0, min((t - now).total_seconds() for t in later)) if later else self.tick

@@ -5,11 +5,12 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
 import httpx2
-from sqlalchemy import update
+from sqlalchemy import func, or_, select, update
 from sqlmodel import col
 
 from app.models import Event, WebhookDelivery
@@ -20,6 +21,7 @@ from app.webhooks import egress, signing
 from app.webhooks.payload import render
 
 log = logging.getLogger(__name__)
+CLAIM = timedelta(seconds=60)  # an attempt takes at most the timeout; a crashed worker's claim lapses
 MAX_RETRY_AFTER = 24 * 3600.0
 
 
@@ -43,9 +45,74 @@ def _retry_after(response: httpx2.Response) -> float | None:
     return max(0.0, min((when - datetime.now(UTC)).total_seconds(), MAX_RETRY_AFTER))
 
 
+LANE_RUN = 200  # deliveries one task may send in a row before handing the lane back
+
+
+async def claim(ctx: Context, delivery_id: int) -> str | None:
+    """Take a due, unclaimed pending delivery for sending; None if someone else has it."""
+    token = secrets.token_hex(8)
+    now = utcnow()
+    async with ctx.db.core() as s:
+        result = await s.execute(
+            update(WebhookDelivery)
+            .where(
+                col(WebhookDelivery.id) == delivery_id,
+                col(WebhookDelivery.state) == "pending",
+                col(WebhookDelivery.next_attempt) <= now,
+                or_(col(WebhookDelivery.claimed_until).is_(None), col(WebhookDelivery.claimed_until) < now),
+            )
+            .values(claim=token, claimed_until=now + CLAIM)
+        )
+        await s.commit()
+    return token if result.rowcount else None  # type: ignore[attr-defined]
+
+
+async def next_in_lane(ctx: Context, delivery_id: int) -> int | None:
+    """The oldest pending delivery of the same account and URL after this one."""
+    d = WebhookDelivery
+    async with ctx.db.core() as s:
+        row = await s.get(d, delivery_id)
+        if row is None:
+            return None
+        account = col(d.account).is_(None) if row.account is None else col(d.account) == row.account
+        found = await s.execute(
+            select(func.min(col(d.id))).where(account, col(d.url) == row.url, col(d.state) == "pending")
+        )
+        return found.scalar()
+
+
+async def run_lane(ctx: Context, delivery_id: int, token: str) -> None:
+    """Send a lane head and, while that goes well, the deliveries queued behind it, without a
+    round trip through the dispatcher for each: per-account order stays, throughput goes up."""
+    try:
+        await _run_lane(ctx, delivery_id, token)
+    finally:
+        ctx.webhook_wake.set()  # the lane is the dispatcher's again: let it look now
+
+
+async def _run_lane(ctx: Context, delivery_id: int, token: str) -> None:
+    for sent in range(1, LANE_RUN + 1):
+        try:
+            state = await attempt(ctx, delivery_id, token)
+        except Exception:
+            await release(ctx, delivery_id)  # pending and unclaimed: the next dispatch tries again
+            raise
+        if state != "delivered" or sent == LANE_RUN:  # give the lane back to the dispatcher
+            return
+        following = await next_in_lane(ctx, delivery_id)
+        if following is None:
+            return
+        taken = await claim(ctx, following)
+        if taken is None:
+            return
+        delivery_id, token = following, taken
+
+
 async def _store(ctx: Context, delivery_id: int, values: dict[str, object]) -> None:
     async with ctx.db.core() as s:
-        await s.execute(update(WebhookDelivery).where(col(WebhookDelivery.id) == delivery_id).values(**values))
+        await s.execute(
+            update(WebhookDelivery).where(col(WebhookDelivery.id) == delivery_id).values(**values)
+        )
         await s.commit()
 
 
@@ -141,5 +208,4 @@ async def attempt(ctx: Context, delivery_id: int, claim: str) -> str:
         await s.commit()
     state = str(values.get("state", "pending"))
     log.debug("webhook %s attempt %s -> %s (%s)", delivery_id, number, state, status or error)
-    ctx.webhook_wake.set()
     return state
