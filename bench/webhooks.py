@@ -66,7 +66,8 @@ async def run(args: argparse.Namespace) -> None:
                 base = len(receiver.hits)
                 now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
                 db.executemany(
-                    "INSERT INTO event (account, type, path, payload, created) VALUES (?, 'messageNew', 'INBOX', ?, ?)",
+                    "INSERT INTO event (account, type, path, payload, created) "
+                    "VALUES (?, 'messageNew', 'INBOX', ?, ?)",
                     [(f"lane{i % lanes}", json.dumps({"seq": i}), now) for i in range(args.backlog)],
                 )
                 db.commit()
