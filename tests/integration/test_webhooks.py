@@ -412,3 +412,17 @@ async def test_message_new_with_text_from_a_real_mailbox(live: Any, dovecot_user
         await dispatcher.stop()
         await broker.shutdown()
         await receiver.stop()
+
+
+async def test_redirects_are_not_followed(hooks: Hooks) -> None:
+    other = Receiver()
+    await other.start()
+    try:
+        await hooks.configure()
+        hooks.receiver.answers.append(Answer(302, headers={"Location": other.url}))
+        await hooks.event()
+        hits = await hooks.receiver.wait_for(2, timeout=10)  # retried at the original URL…
+        assert hits[1].headers["x-ee-wh-attempts-made"] == "2"
+        assert other.hits == []  # …and never sent where the redirect pointed
+    finally:
+        await other.stop()
