@@ -174,13 +174,8 @@ async def search_messages(call: Call) -> Response:
 async def bulk_update(call: Call) -> BulkResult:
     """Change flags of every message matching a search."""
     body: BulkUpdate = call.body
-    flags = body.update.flags
-    if flags is None:
-        from app.schemas.messages import FlagChanges
-
-        flags = FlagChanges()
     return await messages.bulk_update(
-        call.ctx, call.principal, call.path("account"), call.query.path, body.search, flags
+        call.ctx, call.principal, call.path("account"), call.query.path, body.search, body.update.flags
     )
 
 

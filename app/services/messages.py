@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from app.mail import compose, ids, imapparse, mime
 from app.mail.imap import ImapConnection
+from app.mail.types import FetchedMessage
 from app.models import Account, Mailbox, Message
 from app.schemas.messages import (
     BulkResult,
@@ -305,24 +306,25 @@ async def get_attachment(
 
 
 # -- changes ------------------------------------------------------------------------------------------
+async def _apply_flags(conn: ImapConnection, uid_set: str, changes: FlagChanges) -> list[FetchedMessage]:
+    """STORE the changes, then read back what the flags are now (for the index and its events)."""
+    if changes.set is not None:
+        await conn.store(uid_set, "FLAGS.SILENT", changes.set)
+    if changes.add:
+        await conn.store(uid_set, "+FLAGS.SILENT", changes.add)
+    if changes.delete:
+        await conn.store(uid_set, "-FLAGS.SILENT", changes.delete)
+    items = "UID FLAGS MODSEQ" if "CONDSTORE" in conn.capabilities else "UID FLAGS"
+    return (await conn.fetch(uid_set, items)).messages
+
+
 async def _store_flags(ctx: Context, loc: Located, changes: FlagChanges) -> dict[str, bool]:
-    done: dict[str, bool] = {}
     async with imap(ctx, loc.account) as conn:
         await _select(conn, loc, writable=True)
-        uid = str(loc.row.uid)
-        if changes.set is not None:
-            await conn.store(uid, "FLAGS.SILENT", changes.set)
-            done["set"] = True
-        if changes.add:
-            await conn.store(uid, "+FLAGS.SILENT", changes.add)
-            done["add"] = True
-        if changes.delete:
-            await conn.store(uid, "-FLAGS.SILENT", changes.delete)
-            done["delete"] = True
-        items = "UID FLAGS MODSEQ" if "CONDSTORE" in conn.capabilities else "UID FLAGS"
-        current = await conn.fetch(uid, items)
-    await Index(ctx.db, loc.account.id, ctx.index_changed).update_flags(loc.box, current.messages)
-    return done
+        current = await _apply_flags(conn, str(loc.row.uid), changes)
+    await Index(ctx.db, loc.account.id, ctx.index_changed).update_flags(loc.box, current)
+    done = {"set": changes.set is not None, "add": bool(changes.add), "delete": bool(changes.delete)}
+    return {k: True for k, v in done.items() if v}
 
 
 async def update_message(
@@ -492,26 +494,19 @@ async def bulk_update(
     account_id: str,
     path: str,
     criteria: SearchCriteria,
-    changes: FlagChanges,
+    changes: FlagChanges | None,
 ) -> BulkResult:
     account = await usable_account(ctx, principal, account_id)
     box = await find_mailbox(ctx, account_id, path)
     uids = await _resolve(ctx, account, box, criteria)
+    changes = changes or FlagChanges()
     if uids and (changes.set is not None or changes.add or changes.delete):
         async with imap(ctx, account) as conn:
             info = await conn.ensure_selected(box.path, writable=True)
-            if info.uid_validity == box.uid_validity:
-                uid_set = imapparse.compact_uid_set(uids)
-                if changes.set is not None:
-                    await conn.store(uid_set, "FLAGS.SILENT", changes.set)
-                if changes.add:
-                    await conn.store(uid_set, "+FLAGS.SILENT", changes.add)
-                if changes.delete:
-                    await conn.store(uid_set, "-FLAGS.SILENT", changes.delete)
-                current = await conn.fetch(
-                    uid_set, "UID FLAGS MODSEQ" if "CONDSTORE" in conn.capabilities else "UID FLAGS"
-                )
-        await Index(ctx.db, account_id, ctx.index_changed).update_flags(box, current.messages)
+            if info.uid_validity != box.uid_validity:
+                raise MessageNotFound("The folder was reset on the server; list it again")
+            current = await _apply_flags(conn, imapparse.compact_uid_set(uids), changes)
+        await Index(ctx.db, account_id, ctx.index_changed).update_flags(box, current)
     return BulkResult(path=box.path, matched=len(uids), updated=len(uids))
 
 
