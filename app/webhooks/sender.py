@@ -45,7 +45,8 @@ def _retry_after(response: httpx2.Response) -> float | None:
     return max(0.0, min((when - datetime.now(UTC)).total_seconds(), MAX_RETRY_AFTER))
 
 
-LANE_RUN = 200  # deliveries one task may send in a row before handing the lane back
+LANE_RUN = 500  # deliveries one task may send in a row before handing the lane back
+BATCH = 50  # deliveries claimed, and their outcomes written, in one transaction
 
 
 async def claim(ctx: Context, delivery_id: int) -> str | None:
@@ -67,6 +68,130 @@ async def claim(ctx: Context, delivery_id: int) -> str | None:
     return token if result.rowcount else None  # type: ignore[attr-defined]
 
 
+async def run_lane(ctx: Context, delivery_id: int, token: str) -> None:
+    """Send a lane head and, while that goes well, the deliveries queued behind it, in batches and
+    without a round trip through the dispatcher for each: per-account order stays, throughput goes
+    up (one claim and one result write per batch instead of per delivery)."""
+    try:
+        await _run_lane(ctx, delivery_id, token)
+    finally:
+        ctx.webhook_wake.set()  # the lane is the dispatcher's again: let it look now
+
+
+async def _run_lane(ctx: Context, delivery_id: int, token: str) -> None:
+    sent = 0
+    head: int | None = delivery_id
+    while head is not None and sent < LANE_RUN:
+        batch, found = await _take_batch(ctx, head, token)
+        if not batch:
+            return
+        states = await _send_batch(ctx, batch, found)
+        sent += len(states)
+        if len(states) < len(batch) or any(state != "delivered" for state in states) or sent >= LANE_RUN:
+            return  # the lane goes back to the dispatcher, with nothing of it claimed
+        following = await next_in_lane(ctx, batch[-1].id or 0)
+        taken = await claim(ctx, following) if following is not None else None
+        if taken is None:
+            return
+        head, token = following, taken
+
+
+async def _take_batch(
+    ctx: Context, head_id: int, token: str, size: int = 0
+) -> tuple[list[WebhookDelivery], dict[int, Event]]:
+    """The claimed head plus the due deliveries queued behind it in its lane, and their events."""
+    d = WebhookDelivery
+    now = utcnow()
+    async with ctx.db.core() as s:
+        taken = await s.execute(
+            update(d)
+            .where(col(d.id) == head_id, col(d.claim) == token, col(d.state) == "pending")
+            .values(claim=None)
+        )
+        if not taken.rowcount:  # type: ignore[attr-defined]
+            await s.commit()
+            return [], {}
+        head = await s.get(d, head_id)
+        assert head is not None
+        account = col(d.account).is_(None) if head.account is None else col(d.account) == head.account
+        lane = [account, col(d.url) == head.url, col(d.state) == "pending", col(d.id) > head_id]
+        limit = (size or BATCH) - 1
+        followers: list[WebhookDelivery] = []
+        pending_ids: list[int | None] = []
+        if limit > 0:
+            due = [
+                col(d.next_attempt) <= now,
+                or_(col(d.claimed_until).is_(None), col(d.claimed_until) < now),
+            ]
+            query = select(d).where(*lane, *due).order_by(col(d.id)).limit(limit)
+            followers = list((await s.execute(query)).scalars())
+            # Only a contiguous run: a delivery that is not due keeps everything after it waiting.
+            ids = select(col(d.id)).where(*lane).order_by(col(d.id)).limit(limit)
+            pending_ids = list((await s.execute(ids)).scalars())
+        run: list[WebhookDelivery] = []
+        for row, expected in zip(followers, pending_ids, strict=False):
+            if row.id != expected:
+                break
+            run.append(row)
+        if run:
+            await s.execute(
+                update(d).where(col(d.id).in_([r.id for r in run])).values(claimed_until=now + CLAIM)
+            )
+        batch = [head, *run]
+        found = {
+            e.id: e
+            for e in (
+                await s.execute(select(Event).where(col(Event.id).in_([r.event_id for r in batch])))
+            ).scalars()
+            if e.id is not None
+        }
+        await s.commit()
+    return batch, found
+
+
+async def _send_batch(ctx: Context, batch: list[WebhookDelivery], found: dict[int, Event]) -> list[str]:
+    """Send in order until one does not succeed; write every outcome in one transaction."""
+    settings = await settings_service.cached(ctx)
+    outcomes: dict[int, dict[str, object]] = {}
+    for delivery in batch:
+        assert delivery.id is not None
+        event = found.get(delivery.event_id)
+        if event is None or delivery.url in settings.disabled_urls:
+            outcomes[delivery.id] = {"state": "disabled", "claimed_until": None}
+            continue
+        values: dict[str, object] = {}
+        if delivery.body is None:
+            # Rendered outside any transaction: with notifyText it may fetch the message over IMAP.
+            delivery.body = values["body"] = (await render(ctx, event, settings)).decode()
+        values.update(await _send(ctx, settings, delivery))
+        outcomes[delivery.id] = values
+        if values.get("state") != "delivered":
+            break
+    unsent = [r.id for r in batch if r.id not in outcomes]
+    await _record(ctx, outcomes, unsent)
+    return [str(v.get("state", "pending")) for v in outcomes.values()]
+
+
+async def _record(ctx: Context, outcomes: dict[int, dict[str, object]], unsent: list[int | None]) -> None:
+    d = WebhookDelivery
+    async with ctx.db.core() as s:
+        for delivery_id, values in outcomes.items():
+            columns = {k: v for k, v in values.items() if not k.startswith("_")}
+            await s.execute(update(d).where(col(d.id) == delivery_id).values(**columns))
+        if unsent:
+            await s.execute(update(d).where(col(d.id).in_(unsent)).values(claimed_until=None))
+        await s.commit()
+    for values in outcomes.values():
+        url = values.get("_gone")
+        if isinstance(url, str):
+            await settings_service.disable_url(ctx, url)
+            async with ctx.db.core() as s:
+                await s.execute(
+                    update(d).where(col(d.url) == url, col(d.state) == "pending").values(state="disabled")
+                )
+                await s.commit()
+
+
 async def next_in_lane(ctx: Context, delivery_id: int) -> int | None:
     """The oldest pending delivery of the same account and URL after this one."""
     d = WebhookDelivery
@@ -81,80 +206,29 @@ async def next_in_lane(ctx: Context, delivery_id: int) -> int | None:
         return found.scalar()
 
 
-async def run_lane(ctx: Context, delivery_id: int, token: str) -> None:
-    """Send a lane head and, while that goes well, the deliveries queued behind it, without a
-    round trip through the dispatcher for each: per-account order stays, throughput goes up."""
-    try:
-        await _run_lane(ctx, delivery_id, token)
-    finally:
-        ctx.webhook_wake.set()  # the lane is the dispatcher's again: let it look now
-
-
-async def _run_lane(ctx: Context, delivery_id: int, token: str) -> None:
-    for sent in range(1, LANE_RUN + 1):
-        try:
-            state = await attempt(ctx, delivery_id, token)
-        except Exception:
-            await release(ctx, delivery_id)  # pending and unclaimed: the next dispatch tries again
-            raise
-        if state != "delivered" or sent == LANE_RUN:  # give the lane back to the dispatcher
-            return
-        following = await next_in_lane(ctx, delivery_id)
-        if following is None:
-            return
-        taken = await claim(ctx, following)
-        if taken is None:
-            return
-        delivery_id, token = following, taken
-
-
-async def _store(ctx: Context, delivery_id: int, values: dict[str, object]) -> None:
-    async with ctx.db.core() as s:
-        await s.execute(
-            update(WebhookDelivery).where(col(WebhookDelivery.id) == delivery_id).values(**values)
-        )
-        await s.commit()
-
-
 async def release(ctx: Context, delivery_id: int) -> None:
     async with ctx.db.core() as s:
         await s.execute(
             update(WebhookDelivery).where(col(WebhookDelivery.id) == delivery_id).values(claimed_until=None)
         )
         await s.commit()
-    ctx.webhook_wake.set()
 
 
 async def attempt(ctx: Context, delivery_id: int, claim: str) -> str:
-    """Try one delivery; returns its state afterwards. ``claim`` must be the delivery's current
+    """Try one delivery alone; returns its state afterwards. ``claim`` must be the delivery's current
     hand-over: a stale copy of the task (a re-kick after a lapsed claim) sends nothing."""
-    async with ctx.db.core() as s:
-        taken = await s.execute(
-            update(WebhookDelivery)
-            .where(
-                col(WebhookDelivery.id) == delivery_id,
-                col(WebhookDelivery.claim) == claim,
-                col(WebhookDelivery.state) == "pending",
-            )
-            .values(claim=None)
-        )
-        await s.commit()
-        if not taken.rowcount:  # type: ignore[attr-defined]
-            return "stale"
-        delivery = await s.get(WebhookDelivery, delivery_id)
-        event = await s.get(Event, delivery.event_id) if delivery is not None else None
-    if delivery is None:
-        return "missing"
-    settings = await settings_service.cached(ctx)
-    if event is None or delivery.url in settings.disabled_urls:
-        await _store(ctx, delivery_id, {"state": "disabled", "claimed_until": None})
-        return "disabled"
-    if delivery.body is None:
-        # Rendered outside any transaction: with notifyText it may fetch the message over IMAP.
-        delivery.body = (await render(ctx, event, settings)).decode()
-        await _store(ctx, delivery_id, {"body": delivery.body})
-    body, url, number = delivery.body.encode(), delivery.url, delivery.attempts + 1
+    batch, found = await _take_batch(ctx, delivery_id, claim, size=1)
+    if not batch:
+        return "stale"
+    return (await _send_batch(ctx, batch, found))[0]
 
+
+async def _send(
+    ctx: Context, settings: settings_service.WebhookSettings, delivery: WebhookDelivery
+) -> dict[str, object]:
+    """POST one delivery; the column values that record what happened (``_gone``: it answered 410)."""
+    assert delivery.body is not None
+    body, url, number = delivery.body.encode(), delivery.url, delivery.attempts + 1
     status: int | None = None
     response_text: str | None = None
     error: str | None = None
@@ -186,8 +260,7 @@ async def attempt(ctx: Context, delivery_id: int, claim: str) -> str:
     if status is not None and 200 <= status < 300:
         values.update(state="delivered", delivered_at=now)
     elif status == 410:
-        values.update(state="disabled")
-        await settings_service.disable_url(ctx, url)
+        values.update(state="disabled", _gone=url)
     elif permanent or number >= delivery.max_attempts:
         values.update(state="failed")
     else:
@@ -195,17 +268,5 @@ async def attempt(ctx: Context, delivery_id: int, claim: str) -> str:
             values["last_error"] = "Redirects are not followed"
         delay = retry_after if retry_after is not None else backoff(ctx, number)
         values.update(next_attempt=now + timedelta(seconds=delay))
-    async with ctx.db.core() as s:
-        await s.execute(
-            update(WebhookDelivery).where(col(WebhookDelivery.id) == delivery_id).values(**values)
-        )
-        if values.get("state") == "disabled":
-            await s.execute(
-                update(WebhookDelivery)
-                .where(col(WebhookDelivery.url) == url, col(WebhookDelivery.state) == "pending")
-                .values(state="disabled")
-            )
-        await s.commit()
-    state = str(values.get("state", "pending"))
-    log.debug("webhook %s attempt %s -> %s (%s)", delivery_id, number, state, status or error)
-    return state
+    log.debug("webhook %s attempt %s -> %s (%s)", delivery.id, number, values.get("state"), status or error)
+    return values
