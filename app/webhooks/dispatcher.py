@@ -183,9 +183,8 @@ class Dispatcher:
                 and r.next_attempt <= now
                 and (r.claimed_until is None or r.claimed_until < now)
             ]
-        for delivery_id in due:
-            token = await sender.claim(self.ctx, delivery_id)  # a lane runner may have taken it already
-            if token is not None:
-                await self.send(delivery_id, token)
+        claims = await sender.claim_many(self.ctx, due)  # lane runners may have taken some already
+        for delivery_id, token in claims.items():
+            await self.send(delivery_id, token)
         later = [r.next_attempt for r in rows if r.next_attempt > now]
         return max(0.0, min((t - now).total_seconds() for t in later)) if later else self.tick

@@ -9,7 +9,7 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
-import httpx2
+import aiohttp
 from sqlalchemy import func, or_, select, update
 from sqlmodel import col
 
@@ -32,8 +32,7 @@ def backoff(ctx: Context, attempts_made: int) -> float:
     return base * random.uniform(0.9, 1.1)
 
 
-def _retry_after(response: httpx2.Response) -> float | None:
-    value = response.headers.get("retry-after")
+def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     if value.strip().isdigit():
@@ -51,21 +50,33 @@ BATCH = 50  # deliveries claimed, and their outcomes written, in one transaction
 
 async def claim(ctx: Context, delivery_id: int) -> str | None:
     """Take a due, unclaimed pending delivery for sending; None if someone else has it."""
-    token = secrets.token_hex(8)
+    return (await claim_many(ctx, [delivery_id])).get(delivery_id)
+
+
+async def claim_many(ctx: Context, delivery_ids: list[int]) -> dict[int, str]:
+    """Claim each given delivery that is still due and unclaimed, in one transaction."""
+    d = WebhookDelivery
     now = utcnow()
+    claims: dict[int, str] = {}
+    if not delivery_ids:
+        return claims
     async with ctx.db.core() as s:
-        result = await s.execute(
-            update(WebhookDelivery)
-            .where(
-                col(WebhookDelivery.id) == delivery_id,
-                col(WebhookDelivery.state) == "pending",
-                col(WebhookDelivery.next_attempt) <= now,
-                or_(col(WebhookDelivery.claimed_until).is_(None), col(WebhookDelivery.claimed_until) < now),
+        for delivery_id in delivery_ids:
+            token = secrets.token_hex(8)
+            result = await s.execute(
+                update(d)
+                .where(
+                    col(d.id) == delivery_id,
+                    col(d.state) == "pending",
+                    col(d.next_attempt) <= now,
+                    or_(col(d.claimed_until).is_(None), col(d.claimed_until) < now),
+                )
+                .values(claim=token, claimed_until=now + CLAIM)
             )
-            .values(claim=token, claimed_until=now + CLAIM)
-        )
+            if result.rowcount:  # type: ignore[attr-defined]
+                claims[delivery_id] = token
         await s.commit()
-    return token if result.rowcount else None  # type: ignore[attr-defined]
+    return claims
 
 
 async def run_lane(ctx: Context, delivery_id: int, token: str) -> None:
@@ -237,16 +248,18 @@ async def _send(
     try:
         await egress.check(url, ctx.settings.webhook_allow_link_local)
         headers = signing.headers(settings.secret, delivery.event_id, number, int(time.time()), body)
-        response = await ctx.http().post(
-            url, content=body, headers=headers, timeout=ctx.settings.webhook_timeout
-        )
-        status, response_text = response.status_code, response.text[:1024]
-        retry_after = _retry_after(response)
+        timeout = aiohttp.ClientTimeout(total=ctx.settings.webhook_timeout)
+        async with ctx.http().post(
+            url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+        ) as response:
+            status = response.status
+            response_text = (await response.content.read(1024)).decode("utf-8", "replace")
+            retry_after = _retry_after(response.headers.get("retry-after"))
     except egress.EgressRefused as exc:
         error, permanent = f"EgressRefused: {exc}", True
-    except httpx2.TimeoutException:
+    except TimeoutError:
         error = f"Timeout after {ctx.settings.webhook_timeout:g} s"
-    except (httpx2.HTTPError, OSError) as exc:
+    except (aiohttp.ClientError, OSError, ValueError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:1024]
 
     now = utcnow()
