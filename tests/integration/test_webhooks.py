@@ -89,10 +89,11 @@ async def hooks(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Hooks]:
     await receiver.start()
     ctx, dispatcher, client = await start_stack(tmp_path, db, receiver)
     token, _ = await tokens.issue(ctx, OPERATOR, description="t", scopes=["*"], account=None)
+    hooks = Hooks(ctx, client, {"Authorization": f"Bearer {token}"}, receiver, dispatcher)
     try:
-        yield Hooks(ctx, client, {"Authorization": f"Bearer {token}"}, receiver, dispatcher)
-    finally:
-        await stop_stack(ctx, dispatcher, client)
+        yield hooks
+    finally:  # a test may have restarted the stack: stop whatever runs now
+        await stop_stack(hooks.ctx, hooks.dispatcher, hooks.client)
         await receiver.stop()
 
 
