@@ -186,9 +186,13 @@ async def _send_batch(ctx: Context, batch: list[WebhookDelivery], found: dict[in
 async def _record(ctx: Context, outcomes: dict[int, dict[str, object]], unsent: list[int | None]) -> None:
     d = WebhookDelivery
     async with ctx.db.core() as s:
+        # Bulk UPDATE by primary key (one executemany per set of columns, not one statement a row).
+        groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
         for delivery_id, values in outcomes.items():
             columns = {k: v for k, v in values.items() if not k.startswith("_")}
-            await s.execute(update(d).where(col(d.id) == delivery_id).values(**columns))
+            groups.setdefault(tuple(sorted(columns)), []).append({"id": delivery_id, **columns})
+        for rows in groups.values():
+            await s.execute(update(d), rows)
         if unsent:
             await s.execute(update(d).where(col(d.id).in_(unsent)).values(claimed_until=None))
         await s.commit()
