@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import re
 import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
 
-import aioimaplib
 import aiosmtplib
 
-from app.mail import aioimaplib_patch, tls, utf7
-
-aioimaplib_patch.apply()
+from app.mail import tls
+from app.mail.imap import ImapConnection, ImapError
 
 TIMEOUT = 15.0
-LIST_RE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<delim>"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$')
-SPECIAL_USE = {"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash"}
 
 
 @dataclass
@@ -44,7 +38,7 @@ class ProbeError(Exception):
 
 
 def _network_error(exc: BaseException) -> ProbeError:
-    """Node-style codes, as the reference product reports them."""
+    """Node-style codes, as the reference product reports them (SMTP; IMAP errors carry their own)."""
     if isinstance(exc, ProbeError):
         return exc
     if isinstance(exc, asyncio.TimeoutError | TimeoutError | aiosmtplib.SMTPTimeoutError):
@@ -71,81 +65,32 @@ def _network_error(exc: BaseException) -> ProbeError:
     return ProbeError("EPROTOCOL", str(exc) or type(exc).__name__)
 
 
-def _unquote(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace")
-    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
-        text = re.sub(r"\\(.)", r"\1", text[1:-1])
-    return text
-
-
-def parse_list(lines: list[Any]) -> list[ListedMailbox]:
-    """Parse LIST responses; a name sent as a literal arrives as the next (bytearray) item."""
-    boxes: list[ListedMailbox] = []
-    items = list(lines[:-1])  # the last line is the tagged completion
-    i = 0
-    while i < len(items):
-        line = bytes(items[i])
-        i += 1
-        match = LIST_RE.match(line)
-        if not match:
-            continue
-        raw_name = match.group("name")
-        if raw_name.endswith(b"}") and i < len(items) and isinstance(items[i], bytearray):
-            raw_name = bytes(items[i])
-            i += 1
-            name = raw_name.decode("utf-8", "replace")
-        else:
-            name = _unquote(raw_name)
-        delim_raw = match.group("delim")
-        delimiter = None if delim_raw == b"NIL" else _unquote(delim_raw)
-        flags = match.group("flags").decode().split()
-        if "\\Noselect" in flags or "\\NonExistent" in flags:
-            continue
-        path = utf7.decode(name)
-        special = next((f for f in flags if f in SPECIAL_USE), None)
-        if path.upper() == "INBOX":
-            path, special = "INBOX", "\\Inbox"
-        leaf = path.rsplit(delimiter, 1)[-1] if delimiter else path
-        boxes.append(ListedMailbox(path=path, delimiter=delimiter, name=leaf, special_use=special))
-    return boxes
-
-
 async def _imap_session(cfg: dict[str, Any], want_list: bool) -> list[ListedMailbox] | None:
-    host, port = cfg.get("host") or "", int(cfg.get("port") or (993 if cfg.get("secure") else 143))
-    if cfg.get("secure"):
-        client = aioimaplib.IMAP4_SSL(host, port, timeout=TIMEOUT, ssl_context=tls.context(cfg.get("tls")))
-    else:
-        client = aioimaplib.IMAP4(host, port, timeout=TIMEOUT)
+    conn = ImapConnection(cfg, timeout=TIMEOUT, name="verify")
     try:
-        await client.wait_hello_from_server()
-        auth = cfg.get("auth") or {}
-        user = auth.get("user") or ""
-        if auth.get("accessToken"):
-            response = await client.xoauth2(user, auth["accessToken"])
-        else:
-            response = await client.login(user, auth.get("pass") or "")
-        if response.result != "OK":
-            text = b" ".join(bytes(x) for x in response.lines).decode("utf-8", "replace")
-            raise ProbeError("EAUTH", f"Authentication failed: {text}".strip())
-        boxes = None
-        if want_list:
-            listed = await asyncio.wait_for(client.list('""', '"*"'), TIMEOUT)
-            boxes = parse_list(listed.lines)
-        # Logging out of a server we are leaving anyway: its failure changes nothing.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.logout(), 5)
+        await conn.open()
+        if not want_list:
+            return None
+        boxes = []
+        for entry in await conn.list_folders():
+            if {"\\NOSELECT", "\\NONEXISTENT"} & {f.upper() for f in entry.flags}:
+                continue
+            leaf = entry.path.rsplit(entry.delimiter, 1)[-1] if entry.delimiter else entry.path
+            boxes.append(ListedMailbox(entry.path, entry.delimiter, leaf, entry.special_use))
         return boxes
     finally:
-        transport = getattr(client.protocol, "transport", None)
-        if transport is not None:
-            transport.close()
+        await conn.logout()
 
 
 async def check_imap(
     cfg: dict[str, Any], want_list: bool = False
 ) -> tuple[Outcome, list[ListedMailbox] | None]:
+    """Log in (and optionally LIST) with the same adapter the sync engine uses."""
     try:
         boxes = await asyncio.wait_for(_imap_session(cfg, want_list), TIMEOUT * 2)
+    except ImapError as exc:
+        detail = f"{exc}: {exc.response}" if exc.response else str(exc)
+        return Outcome(False, detail, exc.code), None
     except Exception as exc:
         err = _network_error(exc)
         return Outcome(False, str(err), err.code), None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from app import events
@@ -62,7 +63,8 @@ async def create_mailbox(
     ctx: Context, principal: Principal, account_id: str, data: MailboxCreate
 ) -> MailboxCreated:
     account = await usable_account(ctx, principal, account_id)
-    path = data.path if isinstance(data.path, str) else (await _delimiter(ctx, account_id)).join(data.path)
+    delimiter = await _delimiter(ctx, account_id)
+    path = data.path if isinstance(data.path, str) else delimiter.join(data.path)
     if path.upper() == "INBOX":
         raise InvalidRequest("INBOX always exists", details={"path": "INBOX always exists"})
     async with ctx.db.session() as s:
@@ -74,7 +76,6 @@ async def create_mailbox(
     async with imap(ctx, account) as conn:
         await conn.create(path)
         status = await conn.status(path)
-    delimiter = await _delimiter(ctx, account_id)
     async with ctx.db.core() as s:
         s.add(
             Mailbox(
@@ -89,7 +90,10 @@ async def create_mailbox(
         events.record(
             s, "mailboxNew", account_id, {"path": path, "name": name, "specialUse": None}, path=path
         )
-        await s.commit()
+        try:
+            await s.commit()
+        except IntegrityError:  # the sync engine's LIST indexed it (and announced it) first
+            await s.rollback()
     ctx.mailboxes.drop_where(account_id)
     ctx.control.send(account_id, "sync")
     return MailboxCreated(path=path, created=True)

@@ -9,14 +9,13 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app import events
 from app.db import Database
 from app.mail.imapparse import ListEntry
 from app.mail.types import FetchedMessage
-from app.models import Account, Mailbox, Message
+from app.models import Mailbox, Message
 from app.models.base import utcnow
 from app.sync.entries import flag_columns, list_entry, row_from_fetch
 
@@ -255,7 +254,3 @@ def _deleted_event(box: Mailbox, uid: int) -> dict[str, Any]:
 
     assert box.id is not None and box.uid_validity is not None
     return {"id": ids.message_id(box.id, box.uid_validity, uid), "uid": uid}
-
-
-async def account_row(session: AsyncSession, account: str) -> Account | None:
-    return await session.get(Account, account)

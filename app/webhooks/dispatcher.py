@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app import events
@@ -151,10 +152,10 @@ class Dispatcher:
                 return created
 
     @staticmethod
-    async def _account_urls(s: object, accounts: set[str]) -> dict[str, str]:
+    async def _account_urls(s: AsyncSession, accounts: set[str]) -> dict[str, str]:
         if not accounts:
             return {}
-        result = await s.execute(  # type: ignore[attr-defined]
+        result = await s.execute(
             select(col(Account.id), col(Account.webhooks)).where(
                 col(Account.id).in_(accounts), col(Account.webhooks).is_not(None)
             )

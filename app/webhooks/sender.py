@@ -221,14 +221,6 @@ async def next_in_lane(ctx: Context, delivery_id: int) -> int | None:
         return found.scalar()
 
 
-async def release(ctx: Context, delivery_id: int) -> None:
-    async with ctx.db.core() as s:
-        await s.execute(
-            update(WebhookDelivery).where(col(WebhookDelivery.id) == delivery_id).values(claimed_until=None)
-        )
-        await s.commit()
-
-
 async def attempt(ctx: Context, delivery_id: int, claim: str) -> str:
     """Try one delivery alone; returns its state afterwards. ``claim`` must be the delivery's current
     hand-over: a stale copy of the task (a re-kick after a lapsed claim) sends nothing."""
