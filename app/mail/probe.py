@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import ssl
 from dataclasses import dataclass
 from typing import Any
 
 import aiosmtplib
 
-from app.mail import tls
+from app.mail import smtp, tls
 from app.mail.imap import ImapConnection, ImapError
 
 TIMEOUT = 15.0
@@ -29,40 +27,6 @@ class ListedMailbox:
     delimiter: str | None
     name: str
     special_use: str | None
-
-
-class ProbeError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _network_error(exc: BaseException) -> ProbeError:
-    """Node-style codes, as the reference product reports them (SMTP; IMAP errors carry their own)."""
-    if isinstance(exc, ProbeError):
-        return exc
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError | aiosmtplib.SMTPTimeoutError):
-        return ProbeError("ETIMEDOUT", "Connection timed out")
-    if isinstance(exc, ssl.SSLError):
-        return ProbeError("ETLS", f"TLS failed: {exc.reason or exc}")
-    if isinstance(exc, socket.gaierror):
-        return ProbeError("ENOTFOUND", "Host name could not be resolved")
-    if isinstance(exc, ConnectionRefusedError):
-        return ProbeError("ECONNREFUSED", "Connection refused")
-    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        return ProbeError("EAUTH", f"Authentication failed: {exc.code} {exc.message}")
-    if isinstance(exc, aiosmtplib.SMTPConnectError):
-        cause = exc.__cause__ or exc.__context__
-        if cause is not None and not isinstance(cause, aiosmtplib.SMTPException):
-            return _network_error(cause)
-        return ProbeError("ECONNECTION", str(exc))
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return ProbeError("EPROTOCOL", f"{exc.code} {exc.message}")
-    if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError | EOFError):
-        return ProbeError("ECONNECTION", "Connection closed unexpectedly")
-    if isinstance(exc, OSError):
-        return ProbeError("ECONNECTION", exc.strerror or str(exc))
-    return ProbeError("EPROTOCOL", str(exc) or type(exc).__name__)
 
 
 async def _imap_session(cfg: dict[str, Any], want_list: bool) -> list[ListedMailbox] | None:
@@ -92,8 +56,8 @@ async def check_imap(
         detail = f"{exc}: {exc.response}" if exc.response else str(exc)
         return Outcome(False, detail, exc.code), None
     except Exception as exc:
-        err = _network_error(exc)
-        return Outcome(False, str(err), err.code), None
+        err = smtp.classify(exc)  # network errors are classified alike for both protocols
+        return Outcome(False, err.message, err.code), None
     return Outcome(True), boxes
 
 
@@ -117,8 +81,8 @@ async def check_smtp(cfg: dict[str, Any]) -> Outcome:
             await client.login(auth["user"], auth.get("pass") or "")
         await client.quit()
     except Exception as exc:
-        err = _network_error(exc)
-        return Outcome(False, str(err), err.code)
+        err = smtp.classify(exc)
+        return Outcome(False, err.message, err.code)
     finally:
         client.close()
     return Outcome(True)

@@ -1,0 +1,206 @@
+"""Sending one message over SMTP with aiosmtplib, and classifying every failure.
+
+Failures carry node-style codes (EAUTH, ECONNECTION, ...) because that is what webhooks and the
+API report, and a ``permanent`` verdict so the queue knows whether a retry can help.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosmtplib
+
+from app.mail import tls
+
+__all__ = ["SmtpFailure", "SmtpResult", "classify", "send"]
+
+QUIT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class SmtpResult:
+    response: str  # the final DATA reply, "250 2.0.0 Ok: queued as X"
+    accepted: list[str]
+    rejected: dict[str, str] = field(default_factory=dict)  # address -> "550 5.1.1 ..."
+
+
+class SmtpFailure(Exception):
+    def __init__(
+        self,
+        message: str,
+        code: str,
+        response_code: int | None = None,
+        permanent: bool = False,
+        *,
+        rejected: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.response_code = response_code
+        self.permanent = permanent
+        self.rejected = rejected or {}  # per recipient, when all recipients were refused
+
+    def __repr__(self) -> str:
+        return f"SmtpFailure({self.code}, {self.response_code}, {self.message!r})"
+
+
+def _replied(prefix: str, code: str, exc: aiosmtplib.SMTPResponseException) -> SmtpFailure:
+    return SmtpFailure(
+        f"{prefix}{exc.code} {exc.message}".rstrip(), code, response_code=exc.code, permanent=exc.code >= 500
+    )
+
+
+def classify(exc: BaseException) -> SmtpFailure:
+    """Node-style code for any error an SMTP (or plain network) session can raise."""
+    if isinstance(exc, SmtpFailure):
+        return exc
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        # Not an SMTPResponseException: the codes are per recipient. Permanent only if every
+        # refusal is; a single greylisting 4xx means a retry may get through.
+        refused = {r.recipient: f"{r.code} {r.message}" for r in exc.recipients}
+        codes = [r.code for r in exc.recipients]
+        permanent = bool(codes) and all(c >= 500 for c in codes)
+        code = next((c for c in codes if (c >= 500) == permanent), None)
+        detail = "; ".join(f"{rcpt}: {reply}" for rcpt, reply in refused.items())
+        return SmtpFailure(
+            f"All recipients were rejected: {detail}",
+            "EENVELOPE",
+            response_code=code,
+            permanent=permanent,
+            rejected=refused,
+        )
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return _replied("Invalid login: ", "EAUTH", exc)
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused | aiosmtplib.SMTPRecipientRefused):
+        return _replied("Mail command failed: ", "EENVELOPE", exc)
+    if isinstance(exc, aiosmtplib.SMTPDataError):
+        return _replied("Message failed: ", "EMESSAGE", exc)
+    if isinstance(exc, aiosmtplib.SMTPConnectResponseError):
+        return _replied("Invalid greeting: ", "EPROTOCOL", exc)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return _replied("", "EPROTOCOL", exc)
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):  # includes SMTPTimeoutError
+        return SmtpFailure("Connection timed out", "ETIMEDOUT")
+    if isinstance(exc, aiosmtplib.SMTPConnectError):
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and not isinstance(cause, aiosmtplib.SMTPException):
+            return classify(cause)
+        return SmtpFailure(str(exc) or "Connection failed", "ECONNECTION")
+    if isinstance(exc, ssl.SSLError):  # before OSError and ValueError, it is both
+        return SmtpFailure(f"TLS failed: {exc.reason or exc}", "ETLS")
+    if isinstance(exc, socket.gaierror):
+        return SmtpFailure("Host name could not be resolved", "ENOTFOUND")
+    if isinstance(exc, ConnectionRefusedError):
+        return SmtpFailure("Connection refused", "ECONNREFUSED")
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError | EOFError):
+        return SmtpFailure("Connection closed unexpectedly", "ECONNECTION")
+    if isinstance(exc, aiosmtplib.SMTPNotSupported | ValueError):
+        # No SMTPUTF8 for an international address, or an address aiosmtplib refuses to send:
+        # retrying cannot help.
+        return SmtpFailure(str(exc) or "Invalid address", "EENVELOPE", permanent=True)
+    if isinstance(exc, OSError):
+        return SmtpFailure(exc.strerror or str(exc), "ECONNECTION")
+    return SmtpFailure(str(exc) or type(exc).__name__, "EPROTOCOL")
+
+
+def _client(cfg: dict[str, Any], timeout: float) -> aiosmtplib.SMTP:
+    """An unconnected client: ``secure`` means implicit TLS, otherwise STARTTLS when offered."""
+    secure = bool(cfg.get("secure"))
+    return aiosmtplib.SMTP(
+        hostname=cfg.get("host") or "",
+        port=int(cfg.get("port") or (465 if secure else 587)),
+        use_tls=secure,
+        start_tls=False if secure else None,
+        tls_context=tls.context(cfg.get("tls")),
+        timeout=timeout,
+    )
+
+
+async def _authenticate(smtp: aiosmtplib.SMTP, auth: dict[str, Any]) -> None:
+    """XOAUTH2 with an access token, else PLAIN/LOGIN with a password, else nothing."""
+    if auth.get("accessToken"):
+        await smtp.auth_xoauth2(auth.get("user") or "", auth["accessToken"])
+    elif auth.get("user"):
+        await _greet(smtp)
+        if not smtp.supports_extension("auth"):
+            raise SmtpFailure("The server does not offer authentication", "EAUTH", permanent=True)
+        await smtp.login(auth["user"], auth.get("pass") or "")
+
+
+async def _greet(smtp: aiosmtplib.SMTP) -> None:
+    if smtp.is_ehlo_or_helo_needed:
+        try:
+            await smtp.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            await smtp.helo()
+
+
+async def _quit(smtp: aiosmtplib.SMTP) -> None:
+    """QUIT if still connected; its failure must not turn a delivered message into an error."""
+    if smtp.is_connected:
+        with contextlib.suppress(Exception):
+            await smtp.quit(timeout=QUIT_TIMEOUT)
+    smtp.close()
+
+
+async def send(
+    cfg: dict[str, Any],
+    sender: str,
+    recipients: Sequence[str],
+    message: bytes,
+    *,
+    timeout: float = 60.0,
+) -> SmtpResult:
+    """Deliver ``message`` to the account's SMTP server; raises :class:`SmtpFailure`.
+
+    Returns normally when at least one recipient was accepted; the refused ones are in
+    ``rejected``. ``timeout`` applies to connecting and to each command, not to the whole session.
+    """
+    unique = _unique(recipients)
+    if not unique:
+        raise SmtpFailure("No recipients defined", "EENVELOPE", permanent=True)
+    smtp = _client(cfg, timeout)
+    try:
+        refused, reply = await _transaction(smtp, cfg, sender, unique, message)
+        await _quit(smtp)
+    except Exception as exc:
+        await _quit(smtp)
+        raise classify(exc) from exc
+    finally:
+        smtp.close()  # also on cancellation, which skips the QUIT
+    return SmtpResult(
+        response=f"250 {reply}",  # aiosmtplib raises on any other DATA reply
+        accepted=[r for r in unique if r not in refused],
+        rejected={r: f"{resp.code} {resp.message}" for r, resp in refused.items()},
+    )
+
+
+async def _transaction(
+    smtp: aiosmtplib.SMTP, cfg: dict[str, Any], sender: str, recipients: list[str], message: bytes
+) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
+    await smtp.connect()
+    await _authenticate(smtp, cfg.get("auth") or {})
+    await _greet(smtp)
+    options = []
+    if not (sender.isascii() and all(r.isascii() for r in recipients)):
+        options.append("SMTPUTF8")  # aiosmtplib raises SMTPNotSupported if the server lacks it
+    if not message.isascii() and smtp.supports_extension("8bitmime"):
+        options.append("BODY=8BITMIME")
+    return await smtp.sendmail(sender, recipients, message, mail_options=options)
+
+
+def _unique(recipients: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for rcpt in recipients:
+        if rcpt.lower() not in seen:
+            seen.add(rcpt.lower())
+            out.append(rcpt)
+    return out
