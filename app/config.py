@@ -36,6 +36,19 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+    return value
+
+
 def _schedule(env: Mapping[str, str], name: str) -> tuple[float, ...] | None:
     raw = env.get(name, "").strip()
     if not raw:
@@ -72,6 +85,10 @@ class Settings:
     webhook_backoff: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 28800, 28800)
     webhook_allow_link_local: bool = False
     webhook_timeout: float = 15.0
+    # Sending: attempt n waits send_retry_base * 2**(n-1) seconds (±10 %), at most send_retry_cap.
+    send_retry_base: float = 5.0
+    send_retry_cap: float = 3600.0
+    smtp_timeout: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -103,6 +120,8 @@ class Settings:
             webhook_backoff=_schedule(env, "MAILGATE_WEBHOOK_BACKOFF") or cls.webhook_backoff,
             webhook_allow_link_local=_bool(env, "MAILGATE_WEBHOOK_ALLOW_LINK_LOCAL", False),
             webhook_timeout=_int(env, "MAILGATE_WEBHOOK_TIMEOUT", 15, 1, 300),
+            send_retry_base=_float(env, "MAILGATE_SEND_RETRY_BASE", 5.0, 0.01, 86400),
+            smtp_timeout=_float(env, "MAILGATE_SMTP_TIMEOUT", 60.0, 1, 600),
         )
 
     @property

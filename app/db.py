@@ -48,6 +48,8 @@ class Database:
         self.engine = make_engine(url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._core = async_sessionmaker(self.engine, class_=CoreSession, expire_on_commit=False)
+        self._serialize_writes = url.startswith("sqlite")
+        self._write_lock = asyncio.Lock()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -58,6 +60,18 @@ class Database:
     async def core(self) -> AsyncIterator[CoreSession]:
         """A plain SQLAlchemy session, for bulk statements (sqlmodel's ``execute`` warns on every call)."""
         async with self._core() as session:
+            yield session
+
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[CoreSession]:
+        """A session for a short write transaction on a hot path. On SQLite these take turns in
+        the process instead of in SQLite's busy handler, which is unfair under load: with dozens
+        of writers polling for the lock, one could starve past the busy timeout. Never nest."""
+        if not self._serialize_writes:
+            async with self._core() as session:
+                yield session
+            return
+        async with self._write_lock, self._core() as session:
             yield session
 
     async def ping(self) -> bool:

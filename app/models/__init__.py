@@ -4,6 +4,7 @@ from app.models.account import Account, AccountState
 from app.models.event import Event
 from app.models.mailbox import Mailbox
 from app.models.message import Message
+from app.models.outbox import OutboxItem, Progress
 from app.models.setting import Lease, Setting
 from app.models.token import Token
 from app.models.webhook import WebhookDelivery
@@ -15,6 +16,8 @@ __all__ = [
     "Lease",
     "Mailbox",
     "Message",
+    "OutboxItem",
+    "Progress",
     "Setting",
     "Token",
     "WebhookDelivery",

@@ -33,6 +33,8 @@ class Context:
     webhook_settings: TTLCache[str, Any] = field(default_factory=lambda: TTLCache(ttl=1.0))
     #: Set when a webhook attempt finished, so the dispatcher can send that lane's next event.
     webhook_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set when a message was queued or an attempt finished, so the outbox dispatcher looks now.
+    outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     _http: aiohttp.ClientSession | None = None
 
     def http(self) -> aiohttp.ClientSession:

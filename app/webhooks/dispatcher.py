@@ -13,15 +13,15 @@ import os
 import secrets
 import socket
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app import events
-from app.models import Account, Event, Lease, Setting, WebhookDelivery
+from app.models import Account, Event, Setting, WebhookDelivery
 from app.models.base import utcnow
+from app.services import leases
 from app.services import settings as settings_service
 from app.services.context import Context
 from app.services.settings import CURSOR, current_event_id
@@ -50,13 +50,7 @@ class Dispatcher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        async with self.ctx.db.core() as s:
-            await s.execute(
-                update(Lease)
-                .where(col(Lease.name) == LEASE, col(Lease.owner) == self.owner)
-                .values(owner=None, expires=None)
-            )
-            await s.commit()
+        await leases.release(self.ctx, LEASE, self.owner)
 
     async def _run(self) -> None:
         while True:
@@ -80,24 +74,7 @@ class Dispatcher:
                 w.cancel()
 
     async def _lead(self) -> bool:
-        now = utcnow()
-        expires = now + timedelta(seconds=self.ctx.settings.lease_seconds)
-        async with self.ctx.db.core() as s:
-            if await s.get(Lease, LEASE) is None:
-                s.add(Lease(name=LEASE))
-                with contextlib.suppress(Exception):
-                    await s.commit()
-        async with self.ctx.db.core() as s:
-            result = await s.execute(
-                update(Lease)
-                .where(
-                    col(Lease.name) == LEASE,
-                    or_(col(Lease.owner).is_(None), col(Lease.owner) == self.owner, col(Lease.expires) < now),
-                )
-                .values(owner=self.owner, expires=expires)
-            )
-            await s.commit()
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        return await leases.hold(self.ctx, LEASE, self.owner)
 
     async def fan_out(self) -> int:
         """New events → deliveries, with the cursor moved in the same transaction."""

@@ -1,0 +1,47 @@
+"""Named leases in the database: how one process among many is elected to run a singleton
+(the webhook dispatcher, the outbox dispatcher)."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+from sqlmodel import col
+
+from app.models import Lease
+from app.models.base import utcnow
+from app.services.context import Context
+
+
+async def hold(ctx: Context, name: str, owner: str) -> bool:
+    """Take or renew the lease; False while another live owner holds it."""
+    now = utcnow()
+    expires = now + timedelta(seconds=ctx.settings.lease_seconds)
+    async with ctx.db.core() as s:
+        if await s.get(Lease, name) is None:
+            s.add(Lease(name=name))
+            with contextlib.suppress(Exception):  # another process created it first
+                await s.commit()
+    async with ctx.db.core() as s:
+        result = await s.execute(
+            update(Lease)
+            .where(
+                col(Lease.name) == name,
+                or_(col(Lease.owner).is_(None), col(Lease.owner) == owner, col(Lease.expires) < now),
+            )
+            .values(owner=owner, expires=expires)
+        )
+        await s.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release(ctx: Context, name: str, owner: str) -> None:
+    """Give the lease up at once, so another process need not wait for it to expire."""
+    async with ctx.db.core() as s:
+        await s.execute(
+            update(Lease)
+            .where(col(Lease.name) == name, col(Lease.owner) == owner)
+            .values(owner=None, expires=None)
+        )
+        await s.commit()
