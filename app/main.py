@@ -13,14 +13,16 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from app import logs
-from app.api import accounts, docs, mailboxes, messages, openapi, system, tokens, webhooks
+from app.api import accounts, docs, mailboxes, messages, openapi, submit, system, tokens, webhooks
 from app.api.auth import FailureLimiter
 from app.api.errors import HANDLERS
 from app.api.routing import Endpoint, to_route
 from app.config import Settings
 from app.db import migrate
+from app.sending.dispatcher import OutboxDispatcher
 from app.services.context import Context
 from app.sync.supervisor import Supervisor
+from app.tasks import send as send_tasks
 from app.tasks import webhooks as webhook_tasks
 from app.tasks.broker import broker
 from app.webhooks.dispatcher import Dispatcher
@@ -31,6 +33,7 @@ ROUTERS = (
     accounts.router,
     mailboxes.router,
     messages.router,
+    submit.router,
     tokens.router,
     webhooks.router,
     system.router,
@@ -66,6 +69,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
             await broker.startup()
         dispatcher = Dispatcher(app.state.ctx, webhook_tasks.kick)
         await dispatcher.start()
+        outbox = OutboxDispatcher(app.state.ctx, send_tasks.kick)
+        await outbox.start()
         supervisor = Supervisor(app.state.ctx) if settings.sync else None
         if supervisor is not None:
             await supervisor.start()
@@ -76,6 +81,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         finally:
             reaper.cancel()
             await dispatcher.stop()
+            await outbox.stop()
             if supervisor is not None:
                 await supervisor.stop()
             if not broker.is_worker_process:

@@ -11,8 +11,10 @@ import signal
 from taskiq.api import run_receiver_task
 
 from app.config import Settings
+from app.sending.dispatcher import OutboxDispatcher
 from app.services.context import Context
 from app.sync.supervisor import Supervisor
+from app.tasks import send as send_tasks
 from app.tasks import webhooks as webhook_tasks
 from app.tasks.broker import broker
 from app.webhooks.dispatcher import Dispatcher
@@ -31,11 +33,13 @@ async def run(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     supervisor = Supervisor(ctx) if settings.sync else None
     dispatcher = Dispatcher(ctx, webhook_tasks.kick)
+    outbox = OutboxDispatcher(ctx, send_tasks.kick)
     receiver = asyncio.create_task(run_receiver_task(broker, max_async_tasks=200))
     try:
         if supervisor is not None:
             await supervisor.start()
         await dispatcher.start()
+        await outbox.start()
         log.info("worker ready (broker: %s)", type(broker).__name__)
         await stop.wait()
     finally:
@@ -43,6 +47,7 @@ async def run(settings: Settings) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await receiver
         await dispatcher.stop()
+        await outbox.stop()
         if supervisor is not None:
             await supervisor.stop()
         await broker.shutdown()

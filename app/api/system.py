@@ -7,7 +7,7 @@ from starlette.responses import PlainTextResponse, Response
 from app import __version__
 from app.api.routing import Call, Router
 from app.schemas.system import Health, Stats
-from app.services import accounts
+from app.services import accounts, outbox
 from app.tasks import broker as tasks_broker
 
 router = Router()
@@ -32,10 +32,11 @@ async def health(call: Call) -> Response:
 
 @router.get("/v1/stats", response=Stats, tag=TAG, errors=(403,))
 async def stats(call: Call) -> Stats:
-    """Accounts by connection state, and the version."""
+    """Accounts by connection state, outbox entries by progress, and the version."""
     call.principal.require_system()
     counts = await accounts.stats(call.ctx)
-    return Stats(version=__version__, accounts=sum(counts.values()), connections=counts)
+    queues = {"outbox": await outbox.counts(call.ctx)}
+    return Stats(version=__version__, accounts=sum(counts.values()), connections=counts, queues=queues)
 
 
 @router.get("/metrics", scope="metrics", tag=TAG, media_type="text/plain", errors=(403,))
@@ -43,6 +44,7 @@ async def metrics(call: Call) -> Response:
     """Prometheus text exposition (needs a token with the ``metrics`` scope)."""
     call.principal.require_system()
     counts = await accounts.stats(call.ctx)
+    queued = await outbox.counts(call.ctx)
     lines = [
         "# HELP mailgate_info Mailgate build information.",
         "# TYPE mailgate_info gauge",
@@ -50,5 +52,8 @@ async def metrics(call: Call) -> Response:
         "# HELP mailgate_accounts Accounts by connection state.",
         "# TYPE mailgate_accounts gauge",
         *(f'mailgate_accounts{{state="{state}"}} {n}' for state, n in sorted(counts.items())),
+        "# HELP mailgate_outbox Outbox entries by progress state.",
+        "# TYPE mailgate_outbox gauge",
+        *(f'mailgate_outbox{{state="{state}"}} {n}' for state, n in sorted(queued.items())),
     ]
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

@@ -18,3 +18,4 @@ class Stats(Output):
     version: str
     accounts: int
     connections: dict[str, int]
+    queues: dict[str, dict[str, int]] = {}

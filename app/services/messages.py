@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic_core import to_json
@@ -433,9 +434,21 @@ async def upload_message(ctx: Context, principal: Principal, account_id: str, da
             headers=data.headers,
             domain=(account.email or "mailgate.local").rpartition("@")[2],
         )
+    return await append(ctx, account, box, raw, data.flags, data.internalDate)
+
+
+async def append(
+    ctx: Context,
+    account: Account,
+    box: Mailbox,
+    raw: bytes,
+    flags: list[str],
+    internal_date: datetime | None = None,
+) -> Uploaded:
+    """APPEND and index at once, so the new message's id works before the next sync pass."""
     message_id = mime.parse(raw).message_id
     async with imap(ctx, account) as conn:
-        appended = await conn.append(box.path, raw, data.flags, data.internalDate)
+        appended = await conn.append(box.path, raw, flags, internal_date)
         if appended is not None and box.uid_validity == appended[0]:
             await _index_new(ctx, account, box, [appended[1]], conn)
     if appended is None or box.id is None:

@@ -1,0 +1,65 @@
+"""/v1/account/{account}/submit and /v1/outbox routes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from app.api.routing import Call, Router
+from app.schemas.submit import (
+    DryRun,
+    OutboxDeleted,
+    OutboxEntry,
+    OutboxList,
+    OutboxQuery,
+    SubmitInput,
+    Submitted,
+)
+from app.services import outbox, submit
+from app.services.errors import InvalidRequest
+
+router = Router()
+TAG = "Sending"
+MAX_KEY = 256
+
+
+@router.post(
+    "/v1/account/{account}/submit",
+    body=SubmitInput,
+    response=Submitted,
+    tag=TAG,
+    errors=(400, 403, 404, 503),
+    description=(
+        "Queues the message for delivery and answers once it is stored. With an `Idempotency-Key` "
+        "header, a repeated request within 24 hours answers as the first did and sends nothing. "
+        f"`dryRun: true` answers with the built message instead ({DryRun.__name__})."
+    ),
+)
+async def submit_message(call: Call) -> BaseModel:
+    """Send a message (queued, retried, reported by webhooks)."""
+    key = call.request.headers.get("idempotency-key")
+    if key is not None:
+        key = key.strip()
+        if not key or len(key) > MAX_KEY or not key.isprintable():
+            raise InvalidRequest(
+                "Idempotency-Key must be 1-256 printable characters",
+                details={"Idempotency-Key": "invalid"},
+            )
+    return await submit.submit(call.ctx, call.principal, call.path("account"), call.body, key)
+
+
+@router.get("/v1/outbox", query=OutboxQuery, response=OutboxList, tag=TAG, errors=(400, 403))
+async def list_outbox(call: Call) -> OutboxList:
+    """Queued and scheduled messages (``state`` filters; ``pending`` by default)."""
+    return await outbox.list_outbox(call.ctx, call.principal, call.query)
+
+
+@router.get("/v1/outbox/{queueId}", response=OutboxEntry, tag=TAG, errors=(403, 404))
+async def get_outbox_item(call: Call) -> OutboxEntry:
+    """One outbox entry with its progress, kept for 7 days after it finished."""
+    return await outbox.get_item(call.ctx, call.principal, call.path("queueId"))
+
+
+@router.delete("/v1/outbox/{queueId}", response=OutboxDeleted, tag=TAG, errors=(403, 404, 409))
+async def cancel_outbox_item(call: Call) -> OutboxDeleted:
+    """Cancel a queued or scheduled message."""
+    return await outbox.cancel(call.ctx, call.principal, call.path("queueId"))

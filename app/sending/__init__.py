@@ -1,0 +1,1 @@
+"""Sending: the outbox dispatcher and the attempt that talks SMTP."""

@@ -1,0 +1,267 @@
+"""One send attempt for one queued message, with its progress recorded around the SMTP
+transaction so that a crash never leads to a silent resend.
+
+    queued ──claim──▶ processing ──250──▶ smtp-completed ──copy, flag──▶ sent
+                         │ 4xx / network ──▶ queued (later)     5xx / last attempt ──▶ failed
+
+``processing`` is committed before the first byte goes to the server and ``smtp-completed``
+(with the ``messageSent`` event) right after its final reply. The one window left is between the
+server's 250 and that commit: a process dying exactly there leaves ``processing`` behind, and the
+dispatcher resends it, recording a ``messageDeliveryError`` with ``errorCode: EINTERRUPTED`` first."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app import events
+from app.mail import smtp
+from app.mail.smtp import SmtpFailure, SmtpResult
+from app.models import Account, Message, OutboxItem, Progress
+from app.models.base import utcnow
+from app.schemas.messages import FlagChanges
+from app.services import credentials, messages
+from app.services.context import Context
+from app.services.errors import ServiceError
+from app.services.mailaccess import find_mailbox
+from app.services.principal import Principal
+
+log = logging.getLogger(__name__)
+FLAG_AFTER = {"reply": "\\Answered", "reply-all": "\\Answered", "forward": "$Forwarded"}
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
+
+
+def attempt_span(ctx: Context) -> timedelta:
+    """How long an attempt may hold its message; SMTP is cut off well before that."""
+    return timedelta(seconds=ctx.settings.smtp_timeout * 3 + 60)
+
+
+def backoff(ctx: Context, attempts_made: int) -> float:
+    base: float = ctx.settings.send_retry_base * 2.0 ** (attempts_made - 1)
+    return min(base, ctx.settings.send_retry_cap) * random.uniform(0.9, 1.1)
+
+
+async def run(ctx: Context, queue_id: str, claim: str) -> str:
+    """Carry the message as far as it goes now; returns its state afterwards (or ``stale``
+    when this hand-over is no longer the current one)."""
+    item = await _start(ctx, queue_id, claim)
+    if item is None:
+        return "stale"
+    if item.state == Progress.smtp_completed:  # sent before an interruption: only the follow-up is left
+        return await _finish(ctx, item, claim)
+    account = await _account(ctx, item.account)
+    cfg = credentials.reveal(account.smtp, ctx.cipher) if account is not None else None
+    try:
+        if not cfg or cfg.get("disabled") or not cfg.get("host"):
+            raise SmtpFailure("The account has no SMTP settings", "ENOSMTP", None, True)
+        assert item.raw is not None
+        result = await asyncio.wait_for(
+            smtp.send(
+                cfg,
+                item.envelope.get("from") or "",
+                item.envelope.get("to") or [],
+                item.raw,
+                timeout=ctx.settings.smtp_timeout,
+            ),
+            attempt_span(ctx).total_seconds() - 30,
+        )
+    except SmtpFailure as exc:
+        return await _failed(ctx, item, claim, exc)
+    except TimeoutError:
+        return await _failed(
+            ctx, item, claim, SmtpFailure("SMTP transaction timed out", "ETIMEDOUT", None, False)
+        )
+    follow_up = item.sent_copy is not None or item.reference is not None
+    if not await _completed(ctx, item, claim, result, final=not follow_up):
+        return "stale"
+    return await _finish(ctx, item, claim) if follow_up else Progress.sent.value
+
+
+async def _start(ctx: Context, queue_id: str, claim: str) -> OutboxItem | None:
+    now = utcnow()
+    o = OutboxItem
+    ours = [col(o.id) == queue_id, col(o.claim) == claim]
+    async with ctx.db.writer() as s:
+        # Committed before the first byte goes to the server: see the module docstring.
+        begun = await s.execute(
+            update(o)
+            .where(*ours, col(o.state).in_([Progress.queued, Progress.smtp_completed]))
+            .values(
+                state=case((col(o.state) == Progress.queued, Progress.processing.value), else_=col(o.state)),
+                claimed_until=now + attempt_span(ctx),
+                updated=now,
+            )
+            .returning(o)
+        )
+        item = begun.scalar_one_or_none()
+        await s.commit()
+    return item
+
+
+def _still_ours(queue_id: str, claim: str, state: Progress) -> list[Any]:
+    o = OutboxItem
+    return [col(o.id) == queue_id, col(o.claim) == claim, col(o.state) == state]
+
+
+async def _account(ctx: Context, account_id: str) -> Account | None:
+    async def fetch() -> Account | None:
+        async with ctx.db.core() as s:
+            return await s.get(Account, account_id)
+
+    return await ctx.accounts.get_or_load(account_id, fetch)
+
+
+async def _completed(ctx: Context, item: OutboxItem, claim: str, result: SmtpResult, final: bool) -> bool:
+    """The server took it: say so, durably and with the event, before anything else. ``final``:
+    nothing follows (no Sent copy, no original to flag), so this is also the end."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "state": Progress.smtp_completed,
+        "response": result.response[:2048],
+        "attempts_made": item.attempts_made + 1,
+        "last_error": None,
+        "updated": now,
+    }
+    if final:
+        values.update(state=Progress.sent, raw=None, claim=None, claimed_until=None)
+    async with ctx.db.writer() as s:
+        done = await s.execute(
+            update(OutboxItem).where(*_still_ours(item.id, claim, Progress.processing)).values(**values)
+        )
+        if not done.rowcount:  # type: ignore[attr-defined]
+            await s.rollback()
+            log.warning("outbox %s: sent, but the attempt had lost its claim", item.id)
+            return False
+        data: dict[str, Any] = {
+            "messageId": item.message_id,
+            "queueId": item.id,
+            "response": result.response,
+            "envelope": item.envelope,
+        }
+        if result.rejected:
+            data["rejected"] = [{"address": a, "response": r} for a, r in result.rejected.items()]
+        events.record(s, "messageSent", item.account, data)
+        await s.commit()
+    log.info("outbox %s sent: %s", item.id, result.response)
+    return True
+
+
+async def _failed(ctx: Context, item: OutboxItem, claim: str, exc: SmtpFailure) -> str:
+    async with ctx.db.writer() as s:
+        state = await record_failure(ctx, s, item, exc, claim=claim)
+        await s.commit()
+    return state
+
+
+async def record_failure(
+    ctx: Context, s: AsyncSession, item: OutboxItem, exc: SmtpFailure, *, claim: str | None
+) -> str:
+    """Count a failed attempt in the caller's transaction: retry later or give up, with events."""
+    now = utcnow()
+    made = item.attempts_made + 1
+    give_up = exc.permanent or made >= item.attempts
+    delay = None if give_up else backoff(ctx, made)
+    next_attempt = now + timedelta(seconds=delay) if delay is not None else None
+    error = {"error": exc.message, "errorCode": exc.code, "smtpResponseCode": exc.response_code}
+    conditions = [col(OutboxItem.id) == item.id, col(OutboxItem.state) == item.state]
+    if claim is not None:
+        conditions.append(col(OutboxItem.claim) == claim)
+    values: dict[str, Any] = {
+        "attempts_made": made,
+        "last_error": error,
+        "claim": None,
+        "claimed_until": None,
+        "updated": now,
+    }
+    if give_up:
+        values.update(state=Progress.failed, raw=None)
+    else:
+        values.update(state=Progress.queued, next_attempt=next_attempt)
+    changed = await s.execute(update(OutboxItem).where(*conditions).values(**values))
+    if not changed.rowcount:  # type: ignore[attr-defined]
+        return "stale"
+    base = {"queueId": item.id, "envelope": item.envelope, "messageId": item.message_id}
+    events.record(
+        s,
+        "messageDeliveryError",
+        item.account,
+        {
+            **base,
+            **error,
+            "job": {"attemptsMade": made, "attempts": item.attempts, "nextAttempt": iso(next_attempt)},
+        },
+    )
+    if give_up:
+        events.record(s, "messageFailed", item.account, {**base, **error})
+    log.info("outbox %s attempt %s failed (%s): %s", item.id, made, exc.code, exc.message)
+    return str(values["state"])
+
+
+async def _finish(ctx: Context, item: OutboxItem, claim: str) -> str:
+    """Sent copy and the original's flag. Best effort: the message is out, it is never resent."""
+    problems: list[str] = []
+    account = await _account(ctx, item.account)
+    if account is not None and item.sent_copy is not None and item.raw is not None:
+        try:
+            await _store_copy(ctx, account, item)
+        except ServiceError as exc:
+            problems.append(f"Sent copy not stored: {exc.message}")
+        except Exception as exc:  # an IMAP hiccup must not turn a sent message into a resend
+            log.exception("outbox %s: storing the Sent copy failed", item.id)
+            problems.append(f"Sent copy not stored: {type(exc).__name__}")
+    if account is not None and item.reference:
+        flag = FLAG_AFTER.get(str(item.reference.get("action")), "\\Answered")
+        principal = Principal(token_id=None, scopes=frozenset({"*"}), account=account.id)
+        try:
+            await messages.update_message(
+                ctx, principal, account.id, str(item.reference["message"]), FlagChanges(add=[flag])
+            )
+        except ServiceError as exc:
+            problems.append(f"Original not flagged {flag}: {exc.message}")
+        except Exception as exc:
+            log.exception("outbox %s: flagging the original failed", item.id)
+            problems.append(f"Original not flagged {flag}: {type(exc).__name__}")
+    note = {"error": "; ".join(problems), "errorCode": "EFOLLOWUP"} if problems else None
+    async with ctx.db.writer() as s:
+        await s.execute(
+            update(OutboxItem)
+            .where(*_still_ours(item.id, claim, Progress.smtp_completed))
+            .values(
+                state=Progress.sent,
+                raw=None,
+                claim=None,
+                claimed_until=None,
+                last_error=note,
+                updated=utcnow(),
+            )
+        )
+        await s.commit()
+    return Progress.sent.value
+
+
+async def _store_copy(ctx: Context, account: Account, item: OutboxItem) -> None:
+    assert item.sent_copy is not None and item.raw is not None
+    box = await find_mailbox(ctx, account.id, item.sent_copy.get("path") or "\\Sent")
+    async with ctx.db.core() as s:  # resumed after a crash: the copy may be there already
+        present = await s.execute(
+            select(col(Message.id)).where(
+                col(Message.mailbox_id) == box.id, col(Message.message_id) == item.message_id
+            )
+        )
+        if present.first() is not None:
+            return
+    raw = item.raw
+    bcc = item.sent_copy.get("bcc") or []
+    if bcc:  # the sender's own copy keeps the Bcc line that was never transmitted
+        raw = f"Bcc: {', '.join(bcc)}\r\n".encode() + raw
+    await messages.append(ctx, account, box, raw, ["\\Seen"])

@@ -1,0 +1,167 @@
+"""Hands due outbox messages to the workers, and picks up after processes that died mid-send.
+
+One dispatcher runs per installation (a database lease elects it), in the API process or in a
+``mailgate worker``. Retries and scheduled sends wait in the database, not in the broker, so they
+survive restarts and fire on time on either broker (taskiq does not honour delays itself)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.mail.smtp import SmtpFailure
+from app.models import OutboxItem, Progress
+from app.models.base import utcnow
+from app.sending import delivery
+from app.services import leases
+from app.services.context import Context
+
+log = logging.getLogger(__name__)
+LEASE = "outbox"
+PICKUP = timedelta(seconds=60)  # a handed-over message not started by then is handed over again
+# Claimed or sending, across all workers: enough to hide SMTP latency, few enough not to queue on
+# the database.
+MAX_IN_FLIGHT = 32
+RETENTION = timedelta(days=7)  # finished entries stay visible in GET /v1/outbox/{id} this long
+INTERRUPTED = (
+    "The previous attempt was interrupted while talking to the SMTP server; "
+    "the message may have been delivered by it"
+)
+
+Send = Callable[[str, str], Awaitable[None]]
+
+
+class OutboxDispatcher:
+    def __init__(self, ctx: Context, send: Send, owner: str | None = None, tick: float = 1.0) -> None:
+        self.ctx = ctx
+        self.send = send
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.tick = tick
+        self._task: asyncio.Task[None] | None = None
+        self._last_purge = 0.0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await leases.release(self.ctx, LEASE, self.owner)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            delay = self.tick
+            try:
+                if await leases.hold(self.ctx, LEASE, self.owner):
+                    await self.recover()
+                    delay = min(delay, await self.schedule())
+                    if loop.time() - self._last_purge > 600:
+                        self._last_purge = loop.time()
+                        await self.purge()
+            except Exception:  # keep going after a transient database error
+                log.exception("outbox dispatcher pass failed")
+            self.ctx.outbox_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ctx.outbox_wake.wait(), delay)
+
+    async def recover(self) -> int:
+        """Attempts whose process died while talking to the server: count them as failed attempts,
+        with a trace, and let them be retried (at least once beats never)."""
+        o = OutboxItem
+        now = utcnow()
+        async with self.ctx.db.writer() as s:
+            rows = list(
+                (
+                    await s.execute(
+                        select(o)
+                        .where(col(o.state) == Progress.processing, col(o.claimed_until) < now)
+                        .limit(100)
+                    )
+                ).scalars()
+            )
+            for item in rows:
+                log.warning("outbox %s: attempt interrupted; it will be retried", item.id)
+                failure = SmtpFailure(INTERRUPTED, "EINTERRUPTED", None, False)
+                await delivery.record_failure(self.ctx, s, item, failure, claim=None)
+            await s.commit()
+        return len(rows)
+
+    async def schedule(self) -> float:
+        """Claim and hand over what is due; returns seconds until the next scheduled message."""
+        o = OutboxItem
+        now = utcnow()
+        token = secrets.token_hex(8)  # one hand-over per pass; the id tells the messages apart
+        async with self.ctx.db.writer() as s:
+            busy = (
+                await s.execute(
+                    select(func.count()).where(
+                        or_(
+                            col(o.state) == Progress.processing,
+                            col(o.state).in_([Progress.queued, Progress.smtp_completed])
+                            & (col(o.claimed_until) >= now),
+                        )
+                    )
+                )
+            ).scalar_one()
+            room = MAX_IN_FLIGHT - int(busy)
+            due = await _claim(s, now, token, room) if room > 0 else []
+            upcoming = (
+                await s.execute(
+                    select(func.min(col(o.next_attempt))).where(
+                        col(o.state) == Progress.queued, col(o.next_attempt) > now
+                    )
+                )
+            ).scalar()
+            await s.commit()
+        for queue_id in due:
+            await self.send(queue_id, token)
+        if room <= 0 or len(due) >= room:
+            return 0.2  # more is waiting for room
+        if upcoming is None:
+            return self.tick
+        return max(0.0, min(self.tick, (upcoming - utcnow()).total_seconds()))
+
+    async def purge(self) -> int:
+        o = OutboxItem
+        async with self.ctx.db.core() as s:
+            result = await s.execute(
+                delete(o).where(
+                    col(o.state).in_([Progress.sent, Progress.failed, Progress.cancelled]),
+                    col(o.updated) < utcnow() - RETENTION,
+                )
+            )
+            await s.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _claim(s: AsyncSession, now: datetime, token: str, limit: int) -> list[str]:
+    """Claim up to ``limit`` due messages (oldest due first) in the caller's transaction."""
+    o = OutboxItem
+    free = or_(col(o.claimed_until).is_(None), col(o.claimed_until) < now)
+    ready = or_(
+        (col(o.state) == Progress.queued) & (col(o.next_attempt) <= now),
+        col(o.state) == Progress.smtp_completed,  # sent, follow-up interrupted
+    )
+    candidates = select(col(o.id)).where(ready, free).order_by(col(o.next_attempt)).limit(limit)
+    ids = list((await s.execute(candidates)).scalars())
+    if not ids:
+        return []
+    await s.execute(
+        update(o).where(col(o.id).in_(ids), ready, free).values(claim=token, claimed_until=now + PICKUP)
+    )
+    return list(
+        (await s.execute(select(col(o.id)).where(col(o.id).in_(ids), col(o.claim) == token))).scalars()
+    )
