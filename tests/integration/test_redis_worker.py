@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2
@@ -15,6 +16,7 @@ import httpx2
 from tests.servers.ports import free_port
 from tests.servers.receiver import Receiver
 from tests.servers.redis import Redis
+from tests.servers.smtp import SmtpSink
 
 
 def env_for(tmp_path: Path, redis: Redis, **extra: str) -> dict[str, str]:
@@ -80,3 +82,75 @@ def test_worker_needs_redis(tmp_path: Path) -> None:
         [sys.executable, "-m", "app.cli", "worker"], env=env, capture_output=True, text=True, timeout=30
     )
     assert r.returncode == 2 and "MAILGATE_REDIS_URL" in r.stderr
+
+
+async def test_mail_is_sent_by_the_worker_with_retries_and_schedules(
+    tmp_path: Path, redis_server: Redis, smtp_sink: SmtpSink
+) -> None:
+    redis_server.flushall()
+    port = free_port()
+    env = env_for(tmp_path, redis_server, MAILGATE_PORT=str(port), MAILGATE_SEND_RETRY_BASE="0.3")
+    cli = [sys.executable, "-m", "app.cli"]
+    token = subprocess.run([*cli, "tokens", "issue", "-s", "*"], env=env, capture_output=True, text=True,
+                           check=True).stdout.strip()  # fmt: skip
+    log = open(tmp_path / "procs.log", "wb")  # noqa: SIM115
+    serve = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
+        async with httpx2.AsyncClient(base_url=base, headers=headers) as client:
+            for _ in range(100):
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        break
+                except httpx2.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+            smtp = {"host": smtp_sink.host, "port": smtp_sink.port, "secure": False}
+            r = await client.post("/v1/account", json={"account": "s1", "name": "S", "email": "s1@example.com",
+                                                       "imap": False, "smtp": smtp})  # fmt: skip
+            assert r.status_code == 200, r.text
+            smtp_sink.mode = "tempfail"
+            now = await client.post(
+                "/v1/account/s1/submit", json={"to": [{"address": "a@example.net"}], "text": "1"}
+            )
+            soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+            later = await client.post("/v1/account/s1/submit",
+                                      json={"to": [{"address": "b@example.net"}], "text": "2", "sendAt": soon})  # fmt: skip
+            assert now.status_code == 200 and later.status_code == 200
+            await asyncio.sleep(1.0)
+            assert smtp_sink.messages == []  # the API process does not send: no worker yet
+            worker = subprocess.Popen([*cli, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+            async def status(queue_id: str) -> str:
+                return str((await client.get(f"/v1/outbox/{queue_id}")).json()["progress"]["status"])
+
+            made = 0
+            for _ in range(100):  # a few 451s, retried by the worker with backoff
+                made = (await client.get(f"/v1/outbox/{now.json()['queueId']}")).json()["attemptsMade"]
+                if made >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert made >= 2
+            smtp_sink.mode = "accept"
+            got = await smtp_sink.wait_for(2, timeout=15)
+            assert sorted(m.rcpt_tos[0] for m in got) == ["a@example.net", "b@example.net"]
+            for answer in (now, later):
+                for _ in range(50):
+                    if await status(answer.json()["queueId"]) == "sent":
+                        break
+                    await asyncio.sleep(0.1)
+                assert await status(answer.json()["queueId"]) == "sent"
+            await asyncio.sleep(0.5)
+            assert len(smtp_sink.messages) == 2
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(worker.wait, 20) == 0
+    finally:
+        for proc in (serve, worker):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.to_thread(proc.wait, 20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        log.close()
