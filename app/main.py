@@ -69,8 +69,11 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
             await broker.startup()
         dispatcher = Dispatcher(app.state.ctx, webhook_tasks.kick)
         await dispatcher.start()
-        outbox = OutboxDispatcher(app.state.ctx, send_tasks.kick)
-        await outbox.start()
+        # With Redis, sending happens in `mailgate worker`s; their dispatcher sees their own
+        # attempts finish, so it runs there and not here.
+        outbox = OutboxDispatcher(app.state.ctx, send_tasks.kick) if not settings.redis_url else None
+        if outbox is not None:
+            await outbox.start()
         supervisor = Supervisor(app.state.ctx) if settings.sync else None
         if supervisor is not None:
             await supervisor.start()
@@ -81,7 +84,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         finally:
             reaper.cancel()
             await dispatcher.stop()
-            await outbox.stop()
+            if outbox is not None:
+                await outbox.stop()
             if supervisor is not None:
                 await supervisor.stop()
             if not broker.is_worker_process:

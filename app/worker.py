@@ -33,7 +33,7 @@ async def run(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     supervisor = Supervisor(ctx) if settings.sync else None
     dispatcher = Dispatcher(ctx, webhook_tasks.kick)
-    outbox = OutboxDispatcher(ctx, send_tasks.kick)
+    outbox = OutboxDispatcher(ctx, send_tasks.kick, tick=0.25)  # new submissions arrive from other processes
     receiver = asyncio.create_task(run_receiver_task(broker, max_async_tasks=200))
     try:
         if supervisor is not None:

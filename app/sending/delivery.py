@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,30 @@ FLAG_AFTER = {"reply": "\\Answered", "reply-all": "\\Answered", "forward": "$For
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
+
+
+OUTBOX = OutboxItem.__table__  # type: ignore[attr-defined]  # Core statements: no ORM cost per message
+C = OUTBOX.c
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one attempt needs of an outbox row."""
+
+    id: str
+    account: str
+    state: str
+    message_id: str
+    envelope: dict[str, Any]
+    raw: bytes | None
+    attempts_made: int
+    attempts: int
+    sent_copy: dict[str, Any] | None
+    reference: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, row: Any) -> Job:
+        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
 
 
 def attempt_span(ctx: Context) -> timedelta:
@@ -87,30 +112,31 @@ async def run(ctx: Context, queue_id: str, claim: str) -> str:
     return await _finish(ctx, item, claim) if follow_up else Progress.sent.value
 
 
-async def _start(ctx: Context, queue_id: str, claim: str) -> OutboxItem | None:
+async def _start(ctx: Context, queue_id: str, claim: str) -> Job | None:
     now = utcnow()
-    o = OutboxItem
-    ours = [col(o.id) == queue_id, col(o.claim) == claim]
     async with ctx.db.writer() as s:
         # Committed before the first byte goes to the server: see the module docstring.
         begun = await s.execute(
-            update(o)
-            .where(*ours, col(o.state).in_([Progress.queued, Progress.smtp_completed]))
+            update(OUTBOX)
+            .where(
+                C.id == queue_id,
+                C.claim == claim,
+                C.state.in_([Progress.queued.value, Progress.smtp_completed.value]),
+            )
             .values(
-                state=case((col(o.state) == Progress.queued, Progress.processing.value), else_=col(o.state)),
+                state=case((C.state == Progress.queued.value, Progress.processing.value), else_=C.state),
                 claimed_until=now + attempt_span(ctx),
                 updated=now,
             )
-            .returning(o)
+            .returning(*(C[f.name] for f in fields(Job)))
         )
-        item = begun.scalar_one_or_none()
+        row = begun.first()
         await s.commit()
-    return item
+    return Job.of(row) if row is not None else None
 
 
 def _still_ours(queue_id: str, claim: str, state: Progress) -> list[Any]:
-    o = OutboxItem
-    return [col(o.id) == queue_id, col(o.claim) == claim, col(o.state) == state]
+    return [C.id == queue_id, C.claim == claim, C.state == state.value]
 
 
 async def _account(ctx: Context, account_id: str) -> Account | None:
@@ -121,7 +147,7 @@ async def _account(ctx: Context, account_id: str) -> Account | None:
     return await ctx.accounts.get_or_load(account_id, fetch)
 
 
-async def _completed(ctx: Context, item: OutboxItem, claim: str, result: SmtpResult, final: bool) -> bool:
+async def _completed(ctx: Context, item: Job, claim: str, result: SmtpResult, final: bool) -> bool:
     """The server took it: say so, durably and with the event, before anything else. ``final``:
     nothing follows (no Sent copy, no original to flag), so this is also the end."""
     now = utcnow()
@@ -136,7 +162,7 @@ async def _completed(ctx: Context, item: OutboxItem, claim: str, result: SmtpRes
         values.update(state=Progress.sent, raw=None, claim=None, claimed_until=None)
     async with ctx.db.writer() as s:
         done = await s.execute(
-            update(OutboxItem).where(*_still_ours(item.id, claim, Progress.processing)).values(**values)
+            update(OUTBOX).where(*_still_ours(item.id, claim, Progress.processing)).values(**values)
         )
         if not done.rowcount:  # type: ignore[attr-defined]
             await s.rollback()
@@ -150,13 +176,13 @@ async def _completed(ctx: Context, item: OutboxItem, claim: str, result: SmtpRes
         }
         if result.rejected:
             data["rejected"] = [{"address": a, "response": r} for a, r in result.rejected.items()]
-        events.record(s, "messageSent", item.account, data)
+        await events.insert(s, "messageSent", item.account, data)
         await s.commit()
     log.info("outbox %s sent: %s", item.id, result.response)
     return True
 
 
-async def _failed(ctx: Context, item: OutboxItem, claim: str, exc: SmtpFailure) -> str:
+async def _failed(ctx: Context, item: Job, claim: str, exc: SmtpFailure) -> str:
     async with ctx.db.writer() as s:
         state = await record_failure(ctx, s, item, exc, claim=claim)
         await s.commit()
@@ -164,7 +190,7 @@ async def _failed(ctx: Context, item: OutboxItem, claim: str, exc: SmtpFailure) 
 
 
 async def record_failure(
-    ctx: Context, s: AsyncSession, item: OutboxItem, exc: SmtpFailure, *, claim: str | None
+    ctx: Context, s: AsyncSession, item: Job, exc: SmtpFailure, *, claim: str | None
 ) -> str:
     """Count a failed attempt in the caller's transaction: retry later or give up, with events."""
     now = utcnow()
@@ -173,9 +199,9 @@ async def record_failure(
     delay = None if give_up else backoff(ctx, made)
     next_attempt = now + timedelta(seconds=delay) if delay is not None else None
     error = {"error": exc.message, "errorCode": exc.code, "smtpResponseCode": exc.response_code}
-    conditions = [col(OutboxItem.id) == item.id, col(OutboxItem.state) == item.state]
+    conditions = [C.id == item.id, C.state == item.state]
     if claim is not None:
-        conditions.append(col(OutboxItem.claim) == claim)
+        conditions.append(C.claim == claim)
     values: dict[str, Any] = {
         "attempts_made": made,
         "last_error": error,
@@ -187,11 +213,11 @@ async def record_failure(
         values.update(state=Progress.failed, raw=None)
     else:
         values.update(state=Progress.queued, next_attempt=next_attempt)
-    changed = await s.execute(update(OutboxItem).where(*conditions).values(**values))
+    changed = await s.execute(update(OUTBOX).where(*conditions).values(**values))
     if not changed.rowcount:  # type: ignore[attr-defined]
         return "stale"
     base = {"queueId": item.id, "envelope": item.envelope, "messageId": item.message_id}
-    events.record(
+    await events.insert(
         s,
         "messageDeliveryError",
         item.account,
@@ -202,12 +228,12 @@ async def record_failure(
         },
     )
     if give_up:
-        events.record(s, "messageFailed", item.account, {**base, **error})
+        await events.insert(s, "messageFailed", item.account, {**base, **error})
     log.info("outbox %s attempt %s failed (%s): %s", item.id, made, exc.code, exc.message)
     return str(values["state"])
 
 
-async def _finish(ctx: Context, item: OutboxItem, claim: str) -> str:
+async def _finish(ctx: Context, item: Job, claim: str) -> str:
     """Sent copy and the original's flag. Best effort: the message is out, it is never resent."""
     problems: list[str] = []
     account = await _account(ctx, item.account)
@@ -234,7 +260,7 @@ async def _finish(ctx: Context, item: OutboxItem, claim: str) -> str:
     note = {"error": "; ".join(problems), "errorCode": "EFOLLOWUP"} if problems else None
     async with ctx.db.writer() as s:
         await s.execute(
-            update(OutboxItem)
+            update(OUTBOX)
             .where(*_still_ours(item.id, claim, Progress.smtp_completed))
             .values(
                 state=Progress.sent,
@@ -249,7 +275,7 @@ async def _finish(ctx: Context, item: OutboxItem, claim: str) -> str:
     return Progress.sent.value
 
 
-async def _store_copy(ctx: Context, account: Account, item: OutboxItem) -> None:
+async def _store_copy(ctx: Context, account: Account, item: Job) -> None:
     assert item.sent_copy is not None and item.raw is not None
     box = await find_mailbox(ctx, account.id, item.sent_copy.get("path") or "\\Sent")
     async with ctx.db.core() as s:  # resumed after a crash: the copy may be there already

@@ -32,6 +32,8 @@ PICKUP = timedelta(seconds=60)  # a handed-over message not started by then is h
 # Claimed or sending, across all workers: enough to hide SMTP latency, few enough not to queue on
 # the database.
 MAX_IN_FLIGHT = 32
+BUSY_TICK = 0.05
+MIN_PASS_INTERVAL = 0.02
 RETENTION = timedelta(days=7)  # finished entries stay visible in GET /v1/outbox/{id} this long
 INTERRUPTED = (
     "The previous attempt was interrupted while talking to the SMTP server; "
@@ -76,6 +78,8 @@ class OutboxDispatcher:
             self.ctx.outbox_wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.ctx.outbox_wake.wait(), delay)
+            # Many completions wake it in a burst; one pass a little later serves them all.
+            await asyncio.sleep(MIN_PASS_INTERVAL)
 
     async def recover(self) -> int:
         """Attempts whose process died while talking to the server: count them as failed attempts,
@@ -95,7 +99,7 @@ class OutboxDispatcher:
             for item in rows:
                 log.warning("outbox %s: attempt interrupted; it will be retried", item.id)
                 failure = SmtpFailure(INTERRUPTED, "EINTERRUPTED", None, False)
-                await delivery.record_failure(self.ctx, s, item, failure, claim=None)
+                await delivery.record_failure(self.ctx, s, delivery.Job.of(item), failure, claim=None)
             await s.commit()
         return len(rows)
 
@@ -128,8 +132,9 @@ class OutboxDispatcher:
             await s.commit()
         for queue_id in due:
             await self.send(queue_id, token)
-        if room <= 0 or len(due) >= room:
-            return 0.2  # more is waiting for room
+        if room < MAX_IN_FLIGHT or due:
+            # Sending now: look again soon, as a worker in another process cannot wake this one.
+            return BUSY_TICK
         if upcoming is None:
             return self.tick
         return max(0.0, min(self.tick, (upcoming - utcnow()).total_seconds()))

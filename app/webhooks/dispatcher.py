@@ -30,6 +30,7 @@ from app.webhooks import sender
 log = logging.getLogger(__name__)
 LEASE = "webhooks"
 BATCH = 500
+MIN_PASS_INTERVAL = 0.005
 
 Send = Callable[[int, str], Awaitable[None]]
 
@@ -72,6 +73,9 @@ class Dispatcher:
             await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
             for w in waits:
                 w.cancel()
+            # Events commit in bursts (a sync pass, a stream of sends): one pass a moment later
+            # takes them all, instead of one database round per commit.
+            await asyncio.sleep(MIN_PASS_INTERVAL)
 
     async def _lead(self) -> bool:
         return await leases.hold(self.ctx, LEASE, self.owner)
