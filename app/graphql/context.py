@@ -1,0 +1,147 @@
+"""The GraphQL endpoint's view: who is calling (the REST token check, over HTTP headers or the
+websocket ``connection_init`` payload), and the per-request context resolvers receive."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from cross_web import HTTPException
+from pydantic_core import to_json
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.types.unset import UNSET, UnsetType
+
+from app.api.auth import FailureLimiter, authenticate, authenticate_token, presented_token
+from app.api.errors import error_response
+from app.services.context import Context
+from app.services.errors import AuthenticationRequired, RateLimited, ServiceError
+from app.services.principal import Principal
+
+SCOPE = "api"
+
+
+@dataclass
+class GraphQLContext:
+    """What every resolver gets as ``info.context``."""
+
+    ctx: Context
+    limiter: FailureLimiter
+    request: HTTPConnection
+    response: Response | WebSocket | None = None
+    #: The websocket ``connection_init`` payload (set by strawberry).
+    connection_params: dict[str, Any] | None = None
+    _principal: asyncio.Future[Principal] | None = field(default=None, repr=False)
+
+    async def principal(self) -> Principal:
+        """The caller, authenticated once per request (once per connection on websockets)."""
+        if self._principal is None:
+            self._principal = asyncio.get_running_loop().create_future()
+            try:
+                found = await self._authenticate()
+            except BaseException as exc:
+                self._principal.set_exception(exc)
+                self._principal.exception()  # retrieved: later callers re-raise it
+                self._principal = None if isinstance(exc, asyncio.CancelledError) else self._principal
+                raise
+            self._principal.set_result(found)
+        return await asyncio.shield(self._principal)
+
+    async def _authenticate(self) -> Principal:
+        if self.connection_params is not None:
+            token = token_from_params(self.connection_params) or presented_token(self.request)
+            ip = self.request.client.host if self.request.client else "unknown"
+            principal = await authenticate_token(token, ip, self.ctx, self.limiter)
+        else:
+            principal = await authenticate(self.request, self.ctx, self.limiter)
+        principal.require_scope(SCOPE)
+        return principal
+
+
+Info = strawberry.Info[GraphQLContext, None]
+
+
+def token_from_params(params: dict[str, Any]) -> str | None:
+    """``{"Authorization": "Bearer …"}`` (any case) or ``{"token": "…"}``."""
+    for key, value in params.items():
+        if not isinstance(value, str):
+            continue
+        if key.lower() == "authorization":
+            scheme, _, rest = value.partition(" ")
+            if scheme.lower() == "bearer" and rest.strip():
+                return rest.strip()
+        elif key.lower() in ("token", "access_token", "accesstoken"):
+            return value.strip() or None
+    return None
+
+
+class ConnectionRefused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason[:120]  # a close reason must fit in 123 bytes
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
+    """Closes a connection whose ``connection_init`` does not authenticate: 4401 without a valid
+    token, 4403 for a token without the scope, 4429 while the caller is rate limited."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except ConnectionRefused as exc:
+            await self.websocket.close(code=exc.code, reason=exc.reason)
+
+
+class MailgateGraphQL(GraphQL[GraphQLContext, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+
+    def __init__(self, schema: strawberry.Schema) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+            max_subscriptions_per_connection=50,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:  # strawberry's own refusals, in the REST error shape
+            response = error_response(exc.status_code, exc.reason)
+        except ServiceError as exc:
+            response = error_response(exc.status, exc.message, exc.code, exc.details)
+        await response(scope, receive, send)
+
+    async def get_context(self, request: Any, response: Any = None) -> GraphQLContext:
+        app = request.app
+        return GraphQLContext(
+            ctx=app.state.ctx, limiter=app.state.limiter, request=request, response=response
+        )
+
+    async def on_ws_connect(self, context: GraphQLContext) -> UnsetType:
+        try:
+            await context.principal()
+        except RateLimited as exc:
+            raise ConnectionRefused(4429, exc.message) from None
+        except AuthenticationRequired as exc:
+            raise ConnectionRefused(4401, exc.message) from None
+        except ServiceError as exc:
+            raise ConnectionRefused(4403, exc.message) from None
+        unset: UnsetType = UNSET
+        return unset
+
+    def encode_json(self, data: object) -> str:
+        # pydantic-core's encoder: several times faster than json.dumps on list pages.
+        return to_json(data).decode()

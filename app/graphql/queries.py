@@ -1,0 +1,118 @@
+"""Queries: thin adapters over the same service functions REST calls."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.graphql.args import parse
+from app.graphql.context import Info
+from app.graphql.types.accounts import AccountInfo, AccountList
+from app.graphql.types.mailboxes import Mailbox
+from app.graphql.types.messages import MessageConnection, MessageDetails, SearchInput, TextContent, connection
+from app.graphql.types.system import DeliveryList, Settings, Stats, Token
+from app.schemas.accounts import AccountListQuery
+from app.schemas.messages import MessageGetQuery, MessageListQuery, SearchCriteria, TextQuery
+from app.schemas.tokens import TokenInfo
+from app.schemas.webhooks import DeliveryQuery
+from app.services import accounts, mailboxes, messages, settings, tokens, webhooks
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Accounts, paged; filter by state or a substring of id, name or email")
+    async def accounts(
+        self,
+        info: Info,
+        page: int = 0,
+        pageSize: int = 20,
+        state: str | None = None,
+        query: str | None = None,
+    ) -> AccountList:
+        q = parse(AccountListQuery, page=page, pageSize=pageSize, state=state, query=query)
+        return await accounts.list_accounts(info.context.ctx, await info.context.principal(), q)
+
+    @strawberry.field(description="One account; secrets are masked")
+    async def account(self, info: Info, account: strawberry.ID) -> AccountInfo:
+        return await accounts.get_account(info.context.ctx, await info.context.principal(), account)
+
+    @strawberry.field(description="An account's folders, from the index")
+    async def mailboxes(self, info: Info, account: strawberry.ID, counters: bool = False) -> list[Mailbox]:
+        found = await mailboxes.list_mailboxes(
+            info.context.ctx, await info.context.principal(), account, counters
+        )
+        return found.mailboxes
+
+    @strawberry.field(
+        description="A folder newest first (path, or a special use such as \\\\Sent); with `search`, "
+        "only matching messages (the REST search criteria)"
+    )
+    async def messages(
+        self,
+        info: Info,
+        account: strawberry.ID,
+        path: str = "INBOX",
+        first: int = 20,
+        after: str | None = None,
+        search: SearchInput | None = None,
+    ) -> MessageConnection:
+        q = parse(MessageListQuery, path=path, pageSize=first, cursor=after)
+        ctx, principal = info.context.ctx, await info.context.principal()
+        if search is None:
+            page = await messages.list_messages(ctx, principal, account, q.path, 0, q.pageSize, q.cursor)
+        else:
+            criteria = parse(SearchCriteria, search)
+            page = await messages.search_messages(
+                ctx, principal, account, q.path, criteria, 0, q.pageSize, q.cursor
+            )
+        return connection(page)
+
+    @strawberry.field(description="One message with headers; its text when `textType` is given")
+    async def message(
+        self,
+        info: Info,
+        account: strawberry.ID,
+        id: strawberry.ID,
+        textType: str | None = None,
+        maxBytes: int | None = None,
+    ) -> MessageDetails:
+        q = parse(MessageGetQuery, textType=textType, maxBytes=maxBytes)
+        return await messages.get_message(info.context.ctx, await info.context.principal(), account, id, q)
+
+    @strawberry.field(description="A message's text by its text id")
+    async def text(
+        self,
+        info: Info,
+        account: strawberry.ID,
+        id: strawberry.ID,
+        textType: str | None = None,
+        maxBytes: int | None = None,
+    ) -> TextContent:
+        q = parse(TextQuery, textType=textType, maxBytes=maxBytes)
+        principal = await info.context.principal()
+        return await messages.get_text(info.context.ctx, principal, account, id, q.textType, q.maxBytes)
+
+    @strawberry.field(description="Access tokens (never their values); an account token sees its own")
+    async def tokens(self, info: Info) -> list[Token]:
+        rows = await tokens.list_tokens(info.context.ctx, await info.context.principal())
+        return [TokenInfo.from_row(r) for r in rows]
+
+    @strawberry.field(description="Instance settings (system tokens only); secrets are masked")
+    async def settings(self, info: Info) -> Settings:
+        return await settings.get_settings(info.context.ctx, await info.context.principal())
+
+    @strawberry.field(description="Webhook deliveries, newest first")
+    async def webhookDeliveries(
+        self,
+        info: Info,
+        page: int = 0,
+        pageSize: int = 20,
+        status: str | None = None,
+        account: str | None = None,
+        event: str | None = None,
+    ) -> DeliveryList:
+        q = parse(DeliveryQuery, page=page, pageSize=pageSize, status=status, account=account, event=event)
+        return await webhooks.list_deliveries(info.context.ctx, await info.context.principal(), q)
+
+    @strawberry.field(description="Accounts by connection state, and the version (system tokens only)")
+    async def stats(self, info: Info) -> Stats:
+        return await accounts.overview(info.context.ctx, await info.context.principal())

@@ -1,0 +1,57 @@
+"""The schema: queries, mutations and subscriptions, with caches, guards and error shaping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from app.graphql.errors import ErrorShape
+from app.graphql.guards import Guards
+from app.graphql.memo import MemoizingExecutionContext
+from app.graphql.mutations import Mutation
+from app.graphql.queries import Query
+from app.graphql.subscriptions import Subscription
+from app.graphql.types.scalars import SCALAR_OVERRIDES
+
+
+def resolve_default(source: Any, name: str) -> Any:
+    """Fields without a resolver read an attribute, or a key of a plain dict (the service
+    layer's list entries), where a trailing ``_`` marks a Python keyword (``from_`` → from)."""
+    if type(source) is dict:
+        return source.get(name[:-1] if name[-1] == "_" else name)
+    return getattr(source, name)
+
+
+class MailgateSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Unexpected errors are logged once, by ``ErrorShape``; the rest are the caller's."""
+
+
+schema = MailgateSchema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    config=StrawberryConfig(default_resolver=resolve_default),
+    scalar_overrides=SCALAR_OVERRIDES,
+    execution_context_class=MemoizingExecutionContext,
+    # Factories, not instances (instances are deprecated); the caches are module-level LRUs
+    # shared by every request. Guards run first so that the verdicts are cached too.
+    extensions=[
+        ErrorShape,
+        Guards,
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+    ],
+)
+
+
+def sdl() -> str:
+    """The schema in SDL, as checked in at ``schema.graphql``."""
+    return schema.as_str() + "\n"
