@@ -52,8 +52,6 @@ def describe(exc: BaseException | None) -> tuple[str, dict[str, Any]] | None:
 def shape(error: GraphQLError) -> GraphQLError:
     found = describe(error.original_error)
     if found is None:
-        if error.original_error is None and not error.extensions:
-            error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED", "statusCode": 400}
         return error
     message, extensions = found
     return GraphQLError(message, error.nodes, error.source, error.positions, error.path, None, extensions)
@@ -73,9 +71,6 @@ class ErrorShape(SchemaExtension):
         result = self.execution_context.result
         if result is not None:
             _shape_all(result)
-        for error in self.execution_context.pre_execution_errors or []:
-            if error.extensions is None or "code" not in error.extensions:
-                error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED", "statusCode": 400}
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         _shape_all(result)

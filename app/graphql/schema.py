@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -31,7 +31,16 @@ class MailgateSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Unexpected errors are logged once, by ``ErrorShape``; the rest are the caller's."""
+        """Unexpected errors are logged once, by ``ErrorShape``; the rest are the caller's, and
+        GraphQL's own (syntax, validation, guards) get a code here."""
+        for error in errors:
+            if error.original_error is None and not (error.extensions or {}).get("code"):
+                code = (
+                    "GRAPHQL_PARSE_FAILED"
+                    if isinstance(error, GraphQLSyntaxError)
+                    else "GRAPHQL_VALIDATION_FAILED"
+                )
+                error.extensions = {**(error.extensions or {}), "code": code, "statusCode": 400}
 
 
 schema = MailgateSchema(

@@ -98,3 +98,39 @@ async def ws_connect(address: str, payload: dict[str, Any] | None) -> AsyncItera
             init["payload"] = payload
         await ws.send(json.dumps(init))
         yield WSClient(ws)
+
+
+def selection(type_name: str, depth: int = 4) -> str:
+    """Every field of a type, recursively: a query that asks for the whole REST shape."""
+    from graphql import GraphQLObjectType, get_named_type
+
+    from app.graphql.schema import schema
+
+    gtype = schema._schema.get_type(type_name)
+    assert isinstance(gtype, GraphQLObjectType)
+    parts = []
+    for name, f in gtype.fields.items():
+        inner = get_named_type(f.type)
+        if isinstance(inner, GraphQLObjectType):
+            if depth > 1:
+                parts.append(f"{name} {selection(inner.name, depth - 1)}")
+        else:
+            parts.append(name)
+    return "{ " + " ".join(parts) + " }"
+
+
+def without_nulls(value: Any) -> Any:
+    """REST leaves some empty keys out where GraphQL answers null: compare without them."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
+@contextlib.asynccontextmanager
+async def http_client(app: Starlette, headers: dict[str, str] | None = None) -> AsyncIterator[httpx2.AsyncClient]:
+    """A real HTTP client against the app served by uvicorn."""
+    async with serve(app) as address, httpx2.AsyncClient(base_url=f"http://{address}", headers=headers) as c:
+        c.address = address  # type: ignore[attr-defined]
+        yield c
