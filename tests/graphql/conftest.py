@@ -85,6 +85,20 @@ class WSClient:
                 continue
             return message
 
+    async def first_for(self, op: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The next ``next`` or ``error`` message of operation ``op`` (others are skipped)."""
+        while True:
+            message = await self.receive(timeout)
+            if message.get("id") == op and message["type"] in ("next", "error"):
+                return message
+
+    async def errors_for(self, op: str) -> list[dict[str, Any]]:
+        message = await self.first_for(op)
+        found: list[dict[str, Any]] = (
+            message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        )
+        return found
+
     async def complete(self, op: str) -> None:
         await self.ws.send(json.dumps({"id": op, "type": "complete"}))
 
@@ -129,7 +143,9 @@ def without_nulls(value: Any) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def http_client(app: Starlette, headers: dict[str, str] | None = None) -> AsyncIterator[httpx2.AsyncClient]:
+async def http_client(
+    app: Starlette, headers: dict[str, str] | None = None
+) -> AsyncIterator[httpx2.AsyncClient]:
     """A real HTTP client against the app served by uvicorn."""
     async with serve(app) as address, httpx2.AsyncClient(base_url=f"http://{address}", headers=headers) as c:
         c.address = address  # type: ignore[attr-defined]

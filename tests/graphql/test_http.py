@@ -51,7 +51,9 @@ async def test_accounts_parity(web: httpx2.AsyncClient, auth: dict[str, str]) ->
         q = f'{{ account(account: "{account}") {selection("AccountDetails")} }}'
         assert without_nulls(data(await gql(web, q, headers=auth))["account"]) == without_nulls(one)
 
-    update = "mutation($a: ID!, $i: AccountUpdateInput!) { updateAccount(account: $a, input: $i) { account } }"
+    update = (
+        "mutation($a: ID!, $i: AccountUpdateInput!) { updateAccount(account: $a, input: $i) { account } }"
+    )
     await rest(web, "PUT", "/v1/account/p-rest", auth, json={"name": "Renamed", "tz": "Europe/Berlin"})
     data(await gql(web, update, {"a": "p-gql", "i": {"name": "Renamed", "tz": "Europe/Berlin"}}, auth))
     a = await rest(web, "GET", "/v1/account/p-rest", auth)
@@ -60,7 +62,9 @@ async def test_accounts_parity(web: httpx2.AsyncClient, auth: dict[str, str]) ->
         a.pop(key), b["account"].pop(key)
     assert without_nulls(b["account"]) == without_nulls(a)
 
-    deleted = data(await gql(web, 'mutation { deleteAccount(account: "p-gql") { account deleted } }', headers=auth))
+    deleted = data(
+        await gql(web, 'mutation { deleteAccount(account: "p-gql") { account deleted } }', headers=auth)
+    )
     assert deleted == {"deleteAccount": {"account": "p-gql", "deleted": True}}
     again = await gql(web, 'mutation { deleteAccount(account: "p-gql") { account } }', headers=auth)
     assert codes(again) == ["AccountNotFound"]
@@ -78,7 +82,9 @@ async def test_invalid_input_has_the_rest_details(web: httpx2.AsyncClient, auth:
     assert body["errors"][0]["extensions"]["statusCode"] == 400
 
 
-async def test_tokens_settings_stats_parity(web: httpx2.AsyncClient, auth: dict[str, str], ctx: Context) -> None:
+async def test_tokens_settings_stats_parity(
+    web: httpx2.AsyncClient, auth: dict[str, str], ctx: Context
+) -> None:
     async with ctx.db.session() as s:
         s.add(Account(id="t1", name="T"))
         await s.commit()
@@ -91,10 +97,14 @@ async def test_tokens_settings_stats_parity(web: httpx2.AsyncClient, auth: dict[
     assert {t["description"] for t in listed["tokens"]} == {"tests", "g"}
 
     upd = 'mutation { updateSettings(input: {serviceUrl: "https://mail.example.com", notifyText: true}) { updated } }'
-    assert data(await gql(web, upd, headers=auth)) == {"updateSettings": {"updated": ["notifyText", "serviceUrl"]}}
+    assert data(await gql(web, upd, headers=auth)) == {
+        "updateSettings": {"updated": ["notifyText", "serviceUrl"]}
+    }
     rest_settings = await rest(web, "GET", "/v1/settings", auth)
     got = data(await gql(web, f"{{ settings {selection('Settings')} }}", headers=auth))["settings"]
-    assert without_nulls(got) == without_nulls(rest_settings) and got["serviceUrl"] == "https://mail.example.com"
+    assert (
+        without_nulls(got) == without_nulls(rest_settings) and got["serviceUrl"] == "https://mail.example.com"
+    )
 
     stats = await rest(web, "GET", "/v1/stats", auth)
     assert data(await gql(web, "{ stats { version accounts connections } }", headers=auth))["stats"] == stats
@@ -140,7 +150,9 @@ async def test_account_token_sees_only_its_account(web: httpx2.AsyncClient, ctx:
               'mutation { createToken(input: {account: "mine"}) { token } }',
               'mutation { registerAccount(input: {account: "x", name: "x", noImap: true}) { account } }'):  # fmt: skip
         assert codes(await gql(web, m, headers=bound)) == ["Forbidden"], m
-    assert [t["account"] for t in data(await gql(web, "{ tokens { account } }", headers=bound))["tokens"]] == ["mine"]
+    assert [
+        t["account"] for t in data(await gql(web, "{ tokens { account } }", headers=bound))["tokens"]
+    ] == ["mine"]
 
 
 async def test_no_request_produces_a_500(web: httpx2.AsyncClient, auth: dict[str, str]) -> None:
@@ -166,7 +178,9 @@ async def test_no_request_produces_a_500(web: httpx2.AsyncClient, auth: dict[str
     assert (await web.get("/graphql", headers={"Accept": "text/html"})).status_code == 200  # GraphiQL
     r = await web.get("/graphql", params={"query": "{ stats { version } }"}, headers=auth)
     assert r.status_code == 200 and r.json()["data"]["stats"]["version"]
-    r = await web.get("/graphql", params={"query": "mutation { syncAccount(account: \"x\") { sync } }"}, headers=auth)
+    r = await web.get(
+        "/graphql", params={"query": 'mutation { syncAccount(account: "x") { sync } }'}, headers=auth
+    )
     assert r.status_code < 500 and r.json()["code"]
 
 
@@ -175,22 +189,32 @@ async def test_depth_and_complexity_are_refused(web: httpx2.AsyncClient, auth: d
 
     fine = '{ messages(account: "a") { edges { node { from { name } } } } }'
     assert codes(await gql(web, fine, headers=auth)) == ["AccountNotFound"]  # validated, then ran
-    too_deep = "{ accounts { accounts { " + "a { " * guards.MAX_DEPTH + "b" + " }" * guards.MAX_DEPTH + " } } }"
+    too_deep = (
+        "{ accounts { accounts { " + "a { " * guards.MAX_DEPTH + "b" + " }" * guards.MAX_DEPTH + " } } }"
+    )
     body = await gql(web, too_deep, headers=auth)
-    assert body["data"] is None and any("exceeds maximum operation depth" in e["message"] for e in body["errors"])
+    assert body["data"] is None and any(
+        "exceeds maximum operation depth" in e["message"] for e in body["errors"]
+    )
     assert set(codes(body)) == {"GRAPHQL_VALIDATION_FAILED"}
 
-    expensive = "{ " + " ".join(
-        f'm{i}: messages(account: "a", first: 1000) {{ edges {{ node {{ id subject to {{ address }} }} }} }}'
-        for i in range(20)
-    ) + " }"
+    expensive = (
+        "{ "
+        + " ".join(
+            f'm{i}: messages(account: "a", first: 1000) {{ edges {{ node {{ id subject to {{ address }} }} }} }}'
+            for i in range(20)
+        )
+        + " }"
+    )
     body = await gql(web, expensive, headers=auth)
     assert codes(body) == ["QueryTooComplex"], body
     assert body["errors"][0]["extensions"]["cost"] > guards.MAX_COST and body["data"] is None
     # A page size given as a variable counts as the largest page, whatever the variable holds.
     by_variable = "query($n: Int) { " + expensive[2:].replace("first: 1000", "first: $n")
     assert codes(await gql(web, by_variable, {"n": 1}, auth)) == ["QueryTooComplex"]
-    one_page = 'query { messages(account: "a", first: 1000) { edges { node { id subject to { address } } } } }'
+    one_page = (
+        'query { messages(account: "a", first: 1000) { edges { node { id subject to { address } } } } }'
+    )
     assert codes(await gql(web, one_page, headers=auth)) == ["AccountNotFound"]
 
     many = "{ " + " ".join(f"a{i}: stats {{ version }}" for i in range(guards.MAX_ALIASES + 1)) + " }"
