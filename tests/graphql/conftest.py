@@ -14,6 +14,7 @@ import uvicorn
 import websockets
 from starlette.applications import Starlette
 
+from tests.integration.conftest import live  # noqa: F401  (the synced-account fixture)
 from tests.servers.ports import free_port
 
 PROTOCOL = "graphql-transport-ws"

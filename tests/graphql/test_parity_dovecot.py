@@ -11,7 +11,7 @@ import httpx2
 import pytest
 
 from tests.graphql.conftest import data, gql, http_client, selection, without_nulls, ws_connect
-from tests.integration.conftest import Live, live, make_message, seed, wait_until  # noqa: F401
+from tests.integration.conftest import Live, make_message, seed
 from tests.integration.test_messages_api import rich_message
 from tests.servers.fixtures import ImapUser
 
@@ -178,4 +178,3 @@ async def test_account_state_follows_the_sync(live: Live, dovecot_user: ImapUser
         last = (await ws.first_for(op))["payload"]["data"]["accountState"]
         assert last == {"account": "st", "state": None, "lastError": None, "syncTime": None}
         assert (await ws.receive())["type"] == "complete"
-    _ = wait_until
