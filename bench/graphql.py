@@ -35,7 +35,9 @@ FIELDS = (
     "bcc { name address } messageId inReplyTo attachments { id contentType encodedSize filename embedded "
     "inline contentId method } text { id encodedSize } preview"
 )
-QUERY = 'query { messages(account: "bench", first: 20) { totalCount edges { cursor node { %s } } } }' % FIELDS
+QUERY = (
+    'query { messages(account: "bench", first: 20) { totalCount edges { cursor node { ' + FIELDS + " } } } }"
+)
 POST_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -46,8 +48,9 @@ wrk.body = [==[{body}]==]
 def wrk_post(server: Server, args: argparse.Namespace, label: str) -> dict[str, str]:
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text(POST_SCRIPT.replace("{body}", json.dumps({"query": QUERY})))
+    auth = f"Authorization: Bearer {server.token}"
     command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.wrk_seconds}s", "--latency",
-               "-H", f"Authorization: Bearer {server.token}", "-s", str(script), f"{server.base}/graphql"]  # fmt: skip
+               "-H", auth, "-s", str(script), f"{server.base}/graphql"]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     import re
 
@@ -109,8 +112,8 @@ async def measure_latency(server: Server, args: argparse.Namespace, redis_url: s
 
         figures.update(await latency(server, args.events, in_process, "in-process event latency"))
 
-    env = {"MAILGATE_DATA_DIR": str(server.data_dir), "MAILGATE_REDIS_URL": redis_url, "MAILGATE_SECRET": "bench",
-           "MAILGATE_LOG_LEVEL": "warning", "PATH": "/usr/bin:/bin"}  # fmt: skip
+    env = {"MAILGATE_DATA_DIR": str(server.data_dir), "MAILGATE_REDIS_URL": redis_url,
+           "MAILGATE_SECRET": "bench", "MAILGATE_LOG_LEVEL": "warning", "PATH": "/usr/bin:/bin"}  # fmt: skip
     writer = subprocess.Popen([sys.executable, "-m", "tests.graphql.writer"], env=env, cwd=ROOT,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
     assert writer.stdin is not None and writer.stdout is not None
@@ -126,6 +129,11 @@ async def measure_latency(server: Server, args: argparse.Namespace, redis_url: s
         writer.terminate()
         writer.wait(10)
     return figures
+
+
+def indexed(server: Server, messages: int) -> bool:
+    connected = get(server, "/v1/account/bench")["state"] == "connected"
+    return connected and get(server, "/v1/account/bench/messages", pageSize=1)["total"] == messages
 
 
 def main() -> None:
@@ -148,8 +156,7 @@ def main() -> None:
             with mailgate(MAILGATE_REDIS_URL=redis.url) as server:
                 register(server, "bench", dc, user)
                 deadline = time.monotonic() + 300
-                while not (get(server, "/v1/account/bench")["state"] == "connected"
-                           and get(server, "/v1/account/bench/messages", pageSize=1)["total"] == args.messages):  # fmt: skip
+                while not indexed(server, args.messages):
                     if time.monotonic() > deadline:
                         raise SystemExit("the folder was never fully indexed")
                     time.sleep(0.2)
