@@ -86,10 +86,13 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
             if own_ctx:
                 await app.state.ctx.close()
 
-    routes: list[BaseRoute] = [to_route(ep) for ep in table]
-    routes += [Route("/openapi.json", openapi_json), Route("/docs", docs_page)]
     gql = create_graphql()  # a Route and a WebSocketRoute: a Mount would redirect and refuse websockets
-    routes += [Route("/graphql", gql, methods=["GET", "POST"]), WebSocketRoute("/graphql", gql)]
+    routes: list[BaseRoute] = [
+        Route("/graphql", gql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", gql),
+    ]
+    routes += [to_route(ep) for ep in table]
+    routes += [Route("/openapi.json", openapi_json), Route("/docs", docs_page)]
     app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.settings = settings
     app.state.limiter = FailureLimiter(settings.auth_failures_per_minute)

@@ -3,20 +3,21 @@ websocket ``connection_init`` payload), and the per-request context resolvers re
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from pydantic_core import to_json
+from pydantic_core import from_json
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
@@ -27,9 +28,14 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.auth import FailureLimiter, authenticate, authenticate_token, presented_token
 from app.api.errors import error_response
+from app.graphql import hot
+from app.graphql.memo import encode
 from app.services.context import Context
 from app.services.errors import AuthenticationRequired, RateLimited, ServiceError
 from app.services.principal import Principal
+
+if TYPE_CHECKING:
+    from app.graphql.schema import MailgateSchema
 
 SCOPE = "api"
 
@@ -44,21 +50,21 @@ class GraphQLContext:
     response: Response | WebSocket | None = None
     #: The websocket ``connection_init`` payload (set by strawberry).
     connection_params: dict[str, Any] | None = None
-    _principal: asyncio.Future[Principal] | None = field(default=None, repr=False)
+    _principal: Principal | None = field(default=None, repr=False)
+    _refusal: ServiceError | None = field(default=None, repr=False)
 
     async def principal(self) -> Principal:
-        """The caller, authenticated once per request (once per connection on websockets)."""
+        """The caller, authenticated once per request (once per connection on websockets); a
+        refusal is remembered too, so a query with many fields counts as one failed attempt."""
         if self._principal is None:
-            self._principal = asyncio.get_running_loop().create_future()
+            if self._refusal is not None:
+                raise self._refusal
             try:
-                found = await self._authenticate()
-            except BaseException as exc:
-                self._principal.set_exception(exc)
-                self._principal.exception()  # retrieved: later callers re-raise it
-                self._principal = None if isinstance(exc, asyncio.CancelledError) else self._principal
+                self._principal = await self._authenticate()
+            except ServiceError as exc:
+                self._refusal = exc
                 raise
-            self._principal.set_result(found)
-        return await asyncio.shield(self._principal)
+        return self._principal
 
     async def _authenticate(self) -> Principal:
         if self.connection_params is not None:
@@ -105,8 +111,20 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
             await self.websocket.close(code=exc.code, reason=exc.reason)
 
 
+class TextWebSocketAdapter(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages are text frames, whatever the encoder returns."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        data = self.view.encode_json(message)
+        try:
+            await self.ws.send_text(data.decode() if isinstance(data, bytes) else data)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class MailgateGraphQL(GraphQL[GraphQLContext, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
+    websocket_adapter_class = TextWebSocketAdapter
 
     def __init__(self, schema: strawberry.Schema) -> None:
         super().__init__(
@@ -122,12 +140,48 @@ class MailgateGraphQL(GraphQL[GraphQLContext, None]):
             return
         request = Request(scope, receive)
         try:
-            response = await self.run(request)
+            response = await self._prepared(request) or await self.run(request)
         except HTTPException as exc:  # strawberry's own refusals, in the REST error shape
             response = error_response(exc.status_code, exc.reason)
         except ServiceError as exc:
             response = error_response(exc.status, exc.message, exc.code, exc.details)
         await response(scope, receive, send)
+
+    async def _prepared(self, request: Request) -> Response | None:
+        """The fast path for a plain JSON POST of a known, valid query (see
+        ``MailgateSchema.execute_prepared``); None sends the request the ordinary way."""
+        if (
+            request.method != "POST"
+            or request.headers.get("content-type", "").split(";")[0] != "application/json"
+        ):
+            return None
+        try:
+            body = from_json(await request.body())
+        except ValueError:
+            return None
+        if not isinstance(body, dict) or set(body) - {"query", "variables", "operationName"}:
+            return None
+        query, variables, name = body.get("query"), body.get("variables"), body.get("operationName")
+        if (
+            not isinstance(query, str)
+            or not isinstance(variables, dict | None)
+            or not isinstance(name, str | None)
+        ):
+            return None
+        schema: MailgateSchema = self.schema  # type: ignore[assignment]
+        context = await self.get_context(request)
+        known = hot.plan(schema._schema, query, name)
+        if known is not None:
+            answered = await hot.answer(schema._schema, known, variables, context)
+            if answered is not None:
+                return Response(answered, media_type="application/json")
+        result = await schema.execute_prepared(query, variables, name, context)
+        if result is None:
+            return None
+        out: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            out["errors"] = [e.formatted for e in result.errors]
+        return Response(self.encode_json(out), media_type="application/json")
 
     async def execute_single(
         self,
@@ -178,6 +232,7 @@ class MailgateGraphQL(GraphQL[GraphQLContext, None]):
         unset: UnsetType = UNSET
         return unset
 
-    def encode_json(self, data: object) -> str:
-        # pydantic-core's encoder: several times faster than json.dumps on list pages.
-        return to_json(data).decode()
+    def encode_json(self, data: object) -> bytes:
+        """pydantic-core's encoder (several times faster than json.dumps), splicing in the JSON
+        of memoized parts; websocket frames get the same bytes as text."""
+        return encode(data)

@@ -5,13 +5,11 @@ with the same codes. Unexpected failures are logged here and reach the client as
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
-from strawberry.extensions import SchemaExtension
 
 from app.api.errors import field_errors
 
@@ -55,23 +53,3 @@ def shape(error: GraphQLError) -> GraphQLError:
         return error
     message, extensions = found
     return GraphQLError(message, error.nodes, error.source, error.positions, error.path, None, extensions)
-
-
-def _shape_all(result: Any) -> None:
-    errors = getattr(result, "errors", None)
-    if errors:
-        result.errors = [shape(e) for e in errors]
-
-
-class ErrorShape(SchemaExtension):
-    """Rewrites every error of a result (and of each subscription event) into the REST shape."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None:
-            _shape_all(result)
-
-    def on_stream_result(self, result: Any) -> Iterator[None]:
-        _shape_all(result)
-        yield None

@@ -6,7 +6,6 @@ declared default, or as the largest page allowed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
@@ -27,7 +26,6 @@ from graphql import (
     get_nullable_type,
     is_list_type,
 )
-from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
@@ -134,11 +132,5 @@ DepthLimit = depth_validator(MAX_DEPTH, None, None)
 AliasLimit = alias_validator(MAX_ALIASES)
 
 
-class Guards(SchemaExtension):
-    """One extension for every limit (fewer hooks per request than one extension each)."""
-
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        context.parse_options["max_tokens"] = MAX_TOKENS
-        context.validation_rules = (*context.validation_rules, DepthLimit, AliasLimit, CostLimit)
-        yield
+#: Added to GraphQL's standard validation rules.
+RULES = (DepthLimit, AliasLimit, CostLimit)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from app.graphql.args import parse
-from app.graphql.context import Info
+from app.graphql.context import GraphQLContext, Info
+from app.graphql.hot import hot
 from app.graphql.types.accounts import AccountInfo, AccountList
 from app.graphql.types.mailboxes import Mailbox
 from app.graphql.types.messages import MessageConnection, MessageDetails, SearchInput, TextContent, connection
@@ -15,6 +18,32 @@ from app.schemas.messages import MessageGetQuery, MessageListQuery, SearchCriter
 from app.schemas.tokens import TokenInfo
 from app.schemas.webhooks import DeliveryQuery
 from app.services import accounts, mailboxes, messages, settings, tokens, webhooks
+
+
+@hot("messages")
+async def _messages(context: GraphQLContext, arguments: dict[str, Any]) -> MessageConnection:
+    return await message_page(context, **arguments)
+
+
+async def message_page(
+    context: GraphQLContext,
+    account: str,
+    path: str = "INBOX",
+    first: int = 20,
+    after: str | None = None,
+    search: Any = None,
+) -> MessageConnection:
+    """The ``messages`` field (also on the hot path, where ``search`` is a plain dict)."""
+    q = parse(MessageListQuery, path=path, pageSize=first, cursor=after)
+    ctx, principal = context.ctx, await context.principal()
+    if search is None:
+        page = await messages.list_messages(ctx, principal, account, q.path, 0, q.pageSize, q.cursor)
+    else:
+        criteria = parse(SearchCriteria, search)
+        page = await messages.search_messages(
+            ctx, principal, account, q.path, criteria, 0, q.pageSize, q.cursor
+        )
+    return connection(page)
 
 
 @strawberry.type
@@ -55,16 +84,7 @@ class Query:
         after: str | None = None,
         search: SearchInput | None = None,
     ) -> MessageConnection:
-        q = parse(MessageListQuery, path=path, pageSize=first, cursor=after)
-        ctx, principal = info.context.ctx, await info.context.principal()
-        if search is None:
-            page = await messages.list_messages(ctx, principal, account, q.path, 0, q.pageSize, q.cursor)
-        else:
-            criteria = parse(SearchCriteria, search)
-            page = await messages.search_messages(
-                ctx, principal, account, q.path, criteria, 0, q.pageSize, q.cursor
-            )
-        return connection(page)
+        return await message_page(info.context, account, path, first, after, search)
 
     @strawberry.field(description="One message with headers; its text when `textType` is given")
     async def message(
