@@ -28,6 +28,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.auth import FailureLimiter, authenticate, authenticate_token, presented_token
 from app.api.errors import error_response
+from app.api.routing import read_body
 from app.graphql import hot
 from app.graphql.memo import encode
 from app.services.context import Context
@@ -140,6 +141,8 @@ class MailgateGraphQL(GraphQL[GraphQLContext, None]):
             return
         request = Request(scope, receive)
         try:
+            if request.method == "POST":  # the REST body limit; strawberry then reads the cached body
+                request._body = await read_body(request, request.app.state.ctx.settings.max_body_size)
             response = await self._prepared(request) or await self.run(request)
         except HTTPException as exc:  # strawberry's own refusals, in the REST error shape
             response = error_response(exc.status_code, exc.reason)

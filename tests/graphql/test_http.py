@@ -155,7 +155,7 @@ async def test_account_token_sees_only_its_account(web: httpx2.AsyncClient, ctx:
     ] == ["mine"]
 
 
-async def test_no_request_produces_a_500(web: httpx2.AsyncClient, auth: dict[str, str]) -> None:
+async def test_no_request_produces_a_500(web: httpx2.AsyncClient, auth: dict[str, str], ctx: Context) -> None:
     cases: list[dict[str, Any]] = [
         {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
         {"content": b"query=1", "headers": {"Content-Type": "text/plain"}},
@@ -176,6 +176,9 @@ async def test_no_request_produces_a_500(web: httpx2.AsyncClient, auth: dict[str
             assert body.get("errors"), body
             assert all("code" in e.get("extensions", {}) for e in body["errors"]), (case, body)
     assert (await web.get("/graphql", headers={"Accept": "text/html"})).status_code == 200  # GraphiQL
+    pad = "x" * ctx.settings.max_body_size
+    r = await web.post("/graphql", headers=auth, json={"query": "{ stats { version } }", "pad": pad})
+    assert r.status_code == 413 and r.json()["code"] == "PayloadTooLarge"
     r = await web.get("/graphql", params={"query": "{ stats { version } }"}, headers=auth)
     assert r.status_code == 200 and r.json()["data"]["stats"]["version"]
     r = await web.get(
