@@ -32,6 +32,13 @@ from app.graphql.memo import Memoized, encode, variables_key
 from app.graphql.pipeline import cached_document, verdict
 
 Loader = Callable[[Any, dict[str, Any]], Awaitable[Memoized]]
+
+
+class Cold(Exception):
+    """Raised by a loader, before any work, for arguments whose result is never memoized
+    (a search): the ordinary path runs it once instead of twice."""
+
+
 _loaders: dict[str, Loader] = {}
 _plans: dict[tuple[str, str | None], Plan | None] = {}
 MAX_PLANS = 512
@@ -96,6 +103,8 @@ async def answer(
     try:
         arguments = get_argument_values(plan.field, plan.node, values)
         result = await plan.loader(context, arguments)
+    except Cold:
+        return None
     except Exception as exc:
         error = shape(located_error(exc, [plan.node], [plan.key]))
         return encode({"data": None, "errors": [error.formatted]})
@@ -106,4 +115,4 @@ async def answer(
     return encode({"data": {plan.key: hit[1]}})
 
 
-__all__ = ["GraphQLError", "Plan", "answer", "hot", "plan"]
+__all__ = ["Cold", "GraphQLError", "Plan", "answer", "hot", "plan"]

@@ -8,7 +8,7 @@ import strawberry
 
 from app.graphql.args import parse
 from app.graphql.context import GraphQLContext, Info
-from app.graphql.hot import hot
+from app.graphql.hot import Cold, hot
 from app.graphql.types.accounts import AccountInfo, AccountList
 from app.graphql.types.mailboxes import Mailbox
 from app.graphql.types.messages import MessageConnection, MessageDetails, SearchInput, TextContent, connection
@@ -22,6 +22,8 @@ from app.services import accounts, mailboxes, messages, settings, tokens, webhoo
 
 @hot("messages")
 async def _messages(context: GraphQLContext, arguments: dict[str, Any]) -> MessageConnection:
+    if arguments.get("search") is not None:
+        raise Cold()  # search results are not cached pages
     return await message_page(context, **arguments)
 
 

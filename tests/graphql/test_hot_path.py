@@ -90,6 +90,12 @@ async def test_repeated_queries_answer_the_same(
     )
     assert [e["node"]["uid"] for e in after["data"]["inbox"]["edges"]] == [28, 27]
 
+    searching = QUERY.replace("$after)", '$after, search: {subject: "Subject 1"})')
+    found = await gql(web, searching, {"n": 50}, auth)
+    runs = len(ordinary_runs)
+    assert await gql(web, searching, {"n": 50}, auth) == found and found["data"]["inbox"]["totalCount"] == 11
+    assert len(ordinary_runs) == runs + 1  # searches are not cached: the hot path hands them on at once
+
     await add_messages(ctx, seeded, range(31, 33))  # the index changed: the cached page is gone
     changed = await gql(web, QUERY, {"n": 5}, auth)
     assert changed["data"]["inbox"]["totalCount"] == 32
