@@ -62,6 +62,12 @@ async def test_accounts_parity(web: httpx2.AsyncClient, auth: dict[str, str]) ->
         a.pop(key), b["account"].pop(key)
     assert without_nulls(b["account"]) == without_nulls(a)
 
+    for name, field in (("reconnect", "reconnectAccount"), ("sync", "syncAccount")):
+        via_rest = await rest(web, "PUT", f"/v1/account/p-rest/{name}", auth, json={name: True})
+        via_gql = data(await gql(web, f'mutation {{ {field}(account: "p-gql") {{ {name} }} }}', headers=auth))
+        assert via_gql[field] == via_rest == {name: True}
+    missing = await gql(web, 'mutation { reconnectAccount(account: "nope") { reconnect } }', headers=auth)
+    assert codes(missing) == ["AccountNotFound"]
     deleted = data(
         await gql(web, 'mutation { deleteAccount(account: "p-gql") { account deleted } }', headers=auth)
     )
