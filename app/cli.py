@@ -1,4 +1,4 @@
-"""``mailgate`` command line: serve, migrate and manage access tokens."""
+"""``mailgate`` command line: serve, migrate, manage access tokens, export the GraphQL schema."""
 
 from __future__ import annotations
 
@@ -96,6 +96,18 @@ def _tokens(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_ctx(settings, args))
 
 
+def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from app.graphql.schema import sdl
+
+    text = sdl()
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mailgate",
@@ -132,6 +144,10 @@ def parser() -> argparse.ArgumentParser:
     revoke = tsub.add_parser("revoke", help="revoke a token by id or value")
     revoke.add_argument("id")
     tok.set_defaults(run=_tokens)
+
+    export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL), as in schema.graphql")
+    export.add_argument("-o", "--output", help="write to this file instead of standard output")
+    export.set_defaults(run=_export_schema)
     return p
 
 

@@ -10,15 +10,16 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from app import logs
+from app import eventbus, logs
 from app.api import accounts, docs, mailboxes, messages, openapi, submit, system, tokens, webhooks
 from app.api.auth import FailureLimiter
 from app.api.errors import HANDLERS
 from app.api.routing import Endpoint, to_route
 from app.config import Settings
 from app.db import migrate
+from app.graphql import create_graphql
 from app.sending.dispatcher import OutboxDispatcher
 from app.services.context import Context
 from app.sync.supervisor import Supervisor
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
             await migrate(settings.database_url)
         app.state.ctx = ctx or Context.from_settings(settings)
         broker.state.ctx = app.state.ctx
+        bus = await eventbus.start(settings.redis_url)
         if not broker.is_worker_process:
             await broker.startup()
         dispatcher = Dispatcher(app.state.ctx, webhook_tasks.kick)
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         try:
             yield
         finally:
+            await eventbus.stop(bus)
             reaper.cancel()
             await dispatcher.stop()
             if outbox is not None:
@@ -93,7 +96,12 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
             if own_ctx:
                 await app.state.ctx.close()
 
-    routes: list[BaseRoute] = [to_route(ep) for ep in table]
+    gql = create_graphql()  # a Route and a WebSocketRoute: a Mount would redirect and refuse websockets
+    routes: list[BaseRoute] = [
+        Route("/graphql", gql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", gql),
+    ]
+    routes += [to_route(ep) for ep in table]
     routes += [Route("/openapi.json", openapi_json), Route("/docs", docs_page)]
     app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.settings = settings

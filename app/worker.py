@@ -10,6 +10,7 @@ import signal
 
 from taskiq.api import run_receiver_task
 
+from app import eventbus
 from app.config import Settings
 from app.sending.dispatcher import OutboxDispatcher
 from app.services.context import Context
@@ -27,6 +28,7 @@ async def run(settings: Settings) -> None:
     broker.is_worker_process = True
     broker.state.ctx = ctx
     await broker.startup()
+    bus = await eventbus.start(settings.redis_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -51,4 +53,5 @@ async def run(settings: Settings) -> None:
         if supervisor is not None:
             await supervisor.stop()
         await broker.shutdown()
+        await eventbus.stop(bus)
         await ctx.close()

@@ -55,8 +55,12 @@ def presented_token(conn: HTTPConnection) -> str | None:
 
 async def authenticate(conn: HTTPConnection, ctx: Context, limiter: FailureLimiter) -> Principal:
     ip = conn.client.host if conn.client else "unknown"
+    return await authenticate_token(presented_token(conn), ip, ctx, limiter)
+
+
+async def authenticate_token(token: str | None, ip: str, ctx: Context, limiter: FailureLimiter) -> Principal:
+    """The one token check, for headers, query strings and websocket ``connection_init`` alike."""
     limiter.check(ip)
-    token = presented_token(conn)
     if token is None:
         raise AuthenticationRequired("Authentication required: send 'Authorization: Bearer <token>'")
     principal = await tokens.authenticate(ctx, token, ip)

@@ -89,7 +89,8 @@ class Router:
         return self.add("DELETE", path, **options)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused with 413 past ``limit`` bytes (declared or streamed)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
@@ -104,7 +105,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def parse_body(request: Request, model: type[BaseModel], limit: int) -> BaseModel:
-    raw = await _read_body(request, limit)
+    raw = await read_body(request, limit)
     if not raw.strip():
         data: Any = {}
     else:

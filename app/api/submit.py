@@ -15,11 +15,9 @@ from app.schemas.submit import (
     Submitted,
 )
 from app.services import outbox, submit
-from app.services.errors import InvalidRequest
 
 router = Router()
 TAG = "Sending"
-MAX_KEY = 256
 
 
 @router.post(
@@ -37,13 +35,6 @@ MAX_KEY = 256
 async def submit_message(call: Call) -> BaseModel:
     """Send a message (queued, retried, reported by webhooks)."""
     key = call.request.headers.get("idempotency-key")
-    if key is not None:
-        key = key.strip()
-        if not key or len(key) > MAX_KEY or not key.isprintable():
-            raise InvalidRequest(
-                "Idempotency-Key must be 1-256 printable characters",
-                details={"Idempotency-Key": "invalid"},
-            )
     return await submit.submit(call.ctx, call.principal, call.path("account"), call.body, key)
 
 

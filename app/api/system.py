@@ -33,10 +33,7 @@ async def health(call: Call) -> Response:
 @router.get("/v1/stats", response=Stats, tag=TAG, errors=(403,))
 async def stats(call: Call) -> Stats:
     """Accounts by connection state, outbox entries by progress, and the version."""
-    call.principal.require_system()
-    counts = await accounts.stats(call.ctx)
-    queues = {"outbox": await outbox.counts(call.ctx)}
-    return Stats(version=__version__, accounts=sum(counts.values()), connections=counts, queues=queues)
+    return await accounts.overview(call.ctx, call.principal)
 
 
 @router.get("/metrics", scope="metrics", tag=TAG, media_type="text/plain", errors=(403,))

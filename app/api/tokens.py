@@ -33,20 +33,7 @@ for _path in ("/v1/token", "/v1/tokens"):
 async def list_tokens(call: Call) -> TokenList:
     """List tokens (never their values); an account token sees its account's tokens only."""
     rows = await tokens.list_tokens(call.ctx, call.principal)
-    return TokenList(
-        tokens=[
-            TokenInfo(
-                id=r.id,
-                account=r.account,
-                description=r.description,
-                scopes=r.scopes,
-                created=r.created,
-                lastUsed=r.last_used,
-                ip=r.last_ip,
-            )
-            for r in rows
-        ]
-    )
+    return TokenList(tokens=[TokenInfo.from_row(r) for r in rows])
 
 
 @router.delete("/v1/token/{token}", response=TokenDeleted, tag=TAG, errors=(404,))

@@ -143,3 +143,14 @@ class OutboxList(Output):
 
 class OutboxDeleted(Output):
     deleted: bool
+
+
+class SubmitAnswer(Output):
+    """One shape for both answers, for transports without unions of plain objects (GraphQL)."""
+
+    response: str
+    messageId: str
+    queueId: str | None = None
+    sendAt: str | None = None
+    envelope: dict[str, Any] | None = Field(default=None, description="Dry run only")
+    raw: str | None = Field(default=None, description="Dry run only: the built message, base64 encoded")

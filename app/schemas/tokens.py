@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
 from app.schemas.accounts import AccountId
 from app.schemas.common import Output, StrictInput
+
+if TYPE_CHECKING:
+    from app.models.token import Token
 
 Scope = Literal["*", "api", "metrics", "smtp", "imap-proxy"]
 
@@ -35,6 +38,18 @@ class TokenInfo(Output):
     created: datetime
     lastUsed: datetime | None
     ip: str | None
+
+    @classmethod
+    def from_row(cls, row: Token) -> TokenInfo:
+        return cls(
+            id=row.id,
+            account=row.account,
+            description=row.description,
+            scopes=row.scopes,
+            created=row.created,
+            lastUsed=row.last_used,
+            ip=row.last_ip,
+        )
 
 
 class TokenList(Output):

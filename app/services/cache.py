@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -80,16 +80,16 @@ class TTLCache(Generic[K, V]):
 
 
 class PageCache:
-    """Rendered list pages per folder. Index writes in this process drop a folder's pages at once;
-    the TTL bounds how long a write made by another process can go unseen."""
+    """List pages per folder (rendered JSON, or the page itself). Index writes in this process
+    drop a folder's pages at once; the TTL bounds how long a write made by another process can
+    go unseen."""
 
     def __init__(self, ttl: float = 2.0, maxsize: int = 2_000) -> None:
-        self._pages: TTLCache[tuple[int, Hashable], bytes] = TTLCache(ttl, maxsize)
+        self._pages: TTLCache[tuple[int, Hashable], Any] = TTLCache(ttl, maxsize)
 
-    async def get_or_load(
-        self, mailbox_id: int, key: Hashable, render: Callable[[], Awaitable[bytes]]
-    ) -> bytes:
-        return await self._pages.get_or_load((mailbox_id, key), render)
+    async def get_or_load(self, mailbox_id: int, key: Hashable, render: Callable[[], Awaitable[V]]) -> V:
+        found: V = await self._pages.get_or_load((mailbox_id, key), render)
+        return found
 
     def invalidate(self, mailbox_id: int | None) -> None:
         if mailbox_id is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -75,6 +75,8 @@ class Page:
     next_cursor: str | None
     prev_cursor: str | None
     entries: list[dict[str, Any]]
+    #: What a transport derived from this page, kept (and dropped) with it.
+    renderings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,9 +101,15 @@ async def list_messages(
     page_size: int,
     cursor: str | None,
 ) -> Page:
+    """A folder page, shared through the page cache (same consistency as ``list_messages_json``)."""
     await usable_account(ctx, principal, account_id)
     box = await find_mailbox(ctx, account_id, path, cached=True)
-    return await _page(ctx, box, [], page, page_size, cursor)
+    assert box.id is not None
+
+    async def load() -> Page:
+        return await _page(ctx, box, [], page, page_size, cursor)
+
+    return await ctx.pages.get_or_load(box.id, ("page", page, page_size, cursor), load)
 
 
 async def list_messages_json(

@@ -71,6 +71,7 @@ def transition(
         raise IllegalTransition(f"{current} -> {new}")
     account.state = new
     account.updated = utcnow()
+    events.touch(session)  # accountState subscribers hear of every move, not only the logged ones
     if new in (S.authentication_error, S.connect_error):
         account.last_error = error
         events.record(session, new.value, account.id, {"state": new.value, **(error or {})})

@@ -67,6 +67,12 @@ def sendable(account: Account, dry_run: bool) -> None:
 async def submit(
     ctx: Context, principal: Principal, account_id: str, data: SubmitInput, idempotency_key: str | None = None
 ) -> Submitted | DryRun:
+    if idempotency_key is not None:
+        idempotency_key = idempotency_key.strip()
+        if not idempotency_key or len(idempotency_key) > 256 or not idempotency_key.isprintable():
+            raise InvalidRequest(
+                "Idempotency-Key must be 1-256 printable characters", details={"Idempotency-Key": "invalid"}
+            )
     account = await accounts.load(ctx, principal, account_id, cached=True)
     sendable(account, data.dryRun)
     if idempotency_key and not data.dryRun:

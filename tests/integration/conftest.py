@@ -162,7 +162,9 @@ async def live(
         engine = make_engine(url)
         async with engine.begin() as conn:
             await conn.execute(
-                text("TRUNCATE message, mailbox, token, event, account, outbox, lease RESTART IDENTITY CASCADE")
+                text(
+                    "TRUNCATE message, mailbox, token, event, account, outbox, lease RESTART IDENTITY CASCADE"
+                )
             )
         await engine.dispose()
     else:
