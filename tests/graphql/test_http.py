@@ -113,7 +113,10 @@ async def test_tokens_settings_stats_parity(
     )
 
     stats = await rest(web, "GET", "/v1/stats", auth)
-    assert data(await gql(web, "{ stats { version accounts connections queues } }", headers=auth))["stats"] == stats
+    assert (
+        data(await gql(web, "{ stats { version accounts connections queues } }", headers=auth))["stats"]
+        == stats
+    )
     deliveries = await rest(web, "GET", "/v1/webhooks/deliveries", auth)
     q = f"{{ webhookDeliveries {selection('WebhookDeliveryList')} }}"
     assert data(await gql(web, q, headers=auth))["webhookDeliveries"] == deliveries
