@@ -163,12 +163,12 @@ async def send(
     Returns normally when at least one recipient was accepted; the refused ones are in
     ``rejected``. ``timeout`` applies to connecting and to each command, not to the whole session.
     """
-    unique = _unique(recipients)
-    if not unique:
+    addresses = unique(recipients)
+    if not addresses:
         raise SmtpFailure("No recipients defined", "EENVELOPE", permanent=True)
     smtp = _client(cfg, timeout)
     try:
-        refused, reply = await _transaction(smtp, cfg, sender, unique, message)
+        refused, reply = await _transaction(smtp, cfg, sender, addresses, message)
         await _quit(smtp)
     except Exception as exc:
         await _quit(smtp)
@@ -177,7 +177,7 @@ async def send(
         smtp.close()  # also on cancellation, which skips the QUIT
     return SmtpResult(
         response=f"250 {reply}",  # aiosmtplib raises on any other DATA reply
-        accepted=[r for r in unique if r not in refused],
+        accepted=[r for r in addresses if r not in refused],
         rejected={r: f"{resp.code} {resp.message}" for r, resp in refused.items()},
     )
 
@@ -196,7 +196,8 @@ async def _transaction(
     return await smtp.sendmail(sender, recipients, message, mail_options=options)
 
 
-def _unique(recipients: Sequence[str]) -> list[str]:
+def unique(recipients: Sequence[str]) -> list[str]:
+    """Each address once (case-insensitively), in order."""
     seen: set[str] = set()
     out = []
     for rcpt in recipients:

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
 from app.schemas.common import Output, PageQuery, StrictInput
-from app.schemas.messages import MAX_BYTES, FolderPath
+from app.schemas.messages import MAX_BYTES, FolderPath, _base64
 
 NO_NEWLINES = r"^[^\r\n\x00]*$"
 Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^\s@<>,;\x00]+@[^\s@<>,;\x00]+$")]
 HeaderValue = Annotated[str, Field(max_length=8192, pattern=NO_NEWLINES)]
 MAX_RECIPIENTS = 1000
-
-
-def _base64(value: str) -> str:
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("must be base64") from None
-    return value
 
 
 Base64 = Annotated[str, AfterValidator(_base64)]

@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
-import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -43,31 +41,20 @@ INTERRUPTED = (
 Send = Callable[[str, str], Awaitable[None]]
 
 
-class OutboxDispatcher:
+class OutboxDispatcher(leases.Singleton):
+    name = LEASE
+
     def __init__(self, ctx: Context, send: Send, owner: str | None = None, tick: float = 1.0) -> None:
-        self.ctx = ctx
+        super().__init__(ctx, owner, tick)
         self.send = send
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.tick = tick
-        self._task: asyncio.Task[None] | None = None
         self._last_purge = 0.0
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await leases.release(self.ctx, LEASE, self.owner)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             delay = self.tick
             try:
-                if await leases.hold(self.ctx, LEASE, self.owner):
+                if await self._lead():
                     await self.recover()
                     delay = min(delay, await self.schedule())
                     if loop.time() - self._last_purge > 600:

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import secrets
+import socket
 from datetime import timedelta
 
 from sqlalchemy import or_, update
@@ -45,3 +49,32 @@ async def release(ctx: Context, name: str, owner: str) -> None:
             .values(owner=None, expires=None)
         )
         await s.commit()
+
+
+class Singleton:
+    """A background loop that runs in one process of the installation at a time, elected by
+    the lease ``name``."""
+
+    name = ""
+
+    def __init__(self, ctx: Context, owner: str | None = None, tick: float = 1.0) -> None:
+        self.ctx = ctx
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.tick = tick
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"{self.name}-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await release(self.ctx, self.name, self.owner)
+
+    async def _lead(self) -> bool:
+        return await hold(self.ctx, self.name, self.owner)
+
+    async def _run(self) -> None:
+        raise NotImplementedError

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from app.mail import compose, mime, reference
+from app.mail import compose, mime, reference, smtp
 from app.mail.compose import Attachment
 from app.models import Account, AccountState, OutboxItem
 from app.models.base import utcnow
@@ -209,7 +209,7 @@ async def build(ctx: Context, principal: Principal, account: Account, data: Subm
     if data.envelope is not None and data.envelope.to:
         recipients = list(data.envelope.to)
     else:
-        recipients = _unique([a["address"] for a in (*to, *cc)] + bcc)
+        recipients = smtp.unique([a["address"] for a in (*to, *cc)] + bcc)
     envelope_from = data.envelope.from_ if data.envelope and data.envelope.from_ is not None else None
     if not recipients:
         raise InvalidRequest(
@@ -269,13 +269,3 @@ def _attachment(spec: dict[str, Any]) -> Attachment:
         cid=spec.get("cid"),
         disposition=spec.get("contentDisposition"),
     )
-
-
-def _unique(addresses: list[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for address in addresses:
-        if address.lower() not in seen:
-            seen.add(address.lower())
-            out.append(address)
-    return out

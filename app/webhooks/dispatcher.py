@@ -7,11 +7,7 @@ is ever in flight."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, insert, select
@@ -35,23 +31,12 @@ MIN_PASS_INTERVAL = 0.005
 Send = Callable[[int, str], Awaitable[None]]
 
 
-class Dispatcher:
+class Dispatcher(leases.Singleton):
+    name = LEASE
+
     def __init__(self, ctx: Context, send: Send, owner: str | None = None, tick: float = 1.0) -> None:
-        self.ctx = ctx
+        super().__init__(ctx, owner, tick)
         self.send = send
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.tick = tick
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await leases.release(self.ctx, LEASE, self.owner)
 
     async def _run(self) -> None:
         while True:
@@ -76,9 +61,6 @@ class Dispatcher:
             # Events commit in bursts (a sync pass, a stream of sends): one pass a moment later
             # takes them all, instead of one database round per commit.
             await asyncio.sleep(MIN_PASS_INTERVAL)
-
-    async def _lead(self) -> bool:
-        return await leases.hold(self.ctx, LEASE, self.owner)
 
     async def fan_out(self) -> int:
         """New events → deliveries, with the cursor moved in the same transaction."""

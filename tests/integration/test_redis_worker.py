@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx2
 
@@ -26,20 +30,28 @@ def env_for(tmp_path: Path, redis: Redis, **extra: str) -> dict[str, str]:
     return env
 
 
-async def test_webhooks_are_sent_by_the_worker(tmp_path: Path, redis_server: Redis) -> None:
-    redis_server.flushall()
-    receiver = Receiver()
-    await receiver.start()
-    port = free_port()
-    env = env_for(tmp_path, redis_server, MAILGATE_PORT=str(port))
+@dataclass
+class Stack:
+    client: httpx2.AsyncClient
+    start_worker: Callable[[], subprocess.Popen[bytes]]
+
+
+@contextlib.asynccontextmanager
+async def serve_on_redis(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[Stack]:
+    """`mailgate serve` (waited for until healthy) and, on demand, `mailgate worker`; both are
+    stopped with SIGTERM afterwards, and a worker must exit cleanly."""
     cli = [sys.executable, "-m", "app.cli"]
     token = subprocess.run([*cli, "tokens", "issue", "-s", "*"], env=env, capture_output=True, text=True,
                            check=True).stdout.strip()  # fmt: skip
     log = open(tmp_path / "procs.log", "wb")  # noqa: SIM115
-    serve = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    worker: subprocess.Popen[bytes] | None = None
+    procs = [subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)]
+
+    def start_worker() -> subprocess.Popen[bytes]:
+        procs.append(subprocess.Popen([*cli, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT))
+        return procs[-1]
+
     try:
-        base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
+        base, headers = f"http://127.0.0.1:{env['MAILGATE_PORT']}", {"Authorization": f"Bearer {token}"}
         async with httpx2.AsyncClient(base_url=base, headers=headers) as client:
             for _ in range(100):
                 try:
@@ -48,29 +60,42 @@ async def test_webhooks_are_sent_by_the_worker(tmp_path: Path, redis_server: Red
                 except httpx2.HTTPError:
                     pass
                 await asyncio.sleep(0.1)
-            r = await client.post("/v1/settings", json={"webhooksEnabled": True, "webhooks": receiver.url})
-            assert r.status_code == 200, r.text
-            r = await client.post("/v1/account", json={"account": "r1", "name": "R", "imap": False})
-            assert r.status_code == 200
-            await asyncio.sleep(1.5)
-            assert receiver.hits == []  # queued in Redis; the API process does not run tasks itself
-            worker = subprocess.Popen([*cli, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
-            hit = (await receiver.wait_for(1, timeout=15))[0]
-            assert json.loads(hit.body)["event"] == "accountAdded" and json.loads(hit.body)["account"] == "r1"
-            await asyncio.sleep(0.5)
-            deliveries = (await client.get("/v1/webhooks/deliveries")).json()["deliveries"]
-            assert [d["status"] for d in deliveries] == ["delivered"]
-        worker.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(worker.wait, 20) == 0
+            yield Stack(client, start_worker)
+        for worker in procs[1:]:
+            worker.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(worker.wait, 20) == 0
     finally:
-        for proc in (serve, worker):
-            if proc is not None and proc.poll() is None:
+        for proc in procs:
+            if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 try:
                     await asyncio.to_thread(proc.wait, 20)
                 except subprocess.TimeoutExpired:
                     proc.kill()
         log.close()
+
+
+async def test_webhooks_are_sent_by_the_worker(tmp_path: Path, redis_server: Redis) -> None:
+    redis_server.flushall()
+    receiver = Receiver()
+    await receiver.start()
+    env = env_for(tmp_path, redis_server, MAILGATE_PORT=str(free_port()))
+    try:
+        async with serve_on_redis(tmp_path, env) as stack:
+            client = stack.client
+            r = await client.post("/v1/settings", json={"webhooksEnabled": True, "webhooks": receiver.url})
+            assert r.status_code == 200, r.text
+            r = await client.post("/v1/account", json={"account": "r1", "name": "R", "imap": False})
+            assert r.status_code == 200
+            await asyncio.sleep(1.5)
+            assert receiver.hits == []  # queued in Redis; the API process does not run tasks itself
+            stack.start_worker()
+            hit = (await receiver.wait_for(1, timeout=15))[0]
+            assert json.loads(hit.body)["event"] == "accountAdded" and json.loads(hit.body)["account"] == "r1"
+            await asyncio.sleep(0.5)
+            deliveries = (await client.get("/v1/webhooks/deliveries")).json()["deliveries"]
+            assert [d["status"] for d in deliveries] == ["delivered"]
+    finally:
         await receiver.stop()
 
 
@@ -88,69 +113,43 @@ async def test_mail_is_sent_by_the_worker_with_retries_and_schedules(
     tmp_path: Path, redis_server: Redis, smtp_sink: SmtpSink
 ) -> None:
     redis_server.flushall()
-    port = free_port()
-    env = env_for(tmp_path, redis_server, MAILGATE_PORT=str(port), MAILGATE_SEND_RETRY_BASE="0.3")
-    cli = [sys.executable, "-m", "app.cli"]
-    token = subprocess.run([*cli, "tokens", "issue", "-s", "*"], env=env, capture_output=True, text=True,
-                           check=True).stdout.strip()  # fmt: skip
-    log = open(tmp_path / "procs.log", "wb")  # noqa: SIM115
-    serve = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    worker: subprocess.Popen[bytes] | None = None
-    try:
-        base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
-        async with httpx2.AsyncClient(base_url=base, headers=headers) as client:
-            for _ in range(100):
-                try:
-                    if (await client.get("/health")).status_code == 200:
-                        break
-                except httpx2.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
-            smtp = {"host": smtp_sink.host, "port": smtp_sink.port, "secure": False}
-            r = await client.post("/v1/account", json={"account": "s1", "name": "S", "email": "s1@example.com",
-                                                       "imap": False, "smtp": smtp})  # fmt: skip
-            assert r.status_code == 200, r.text
-            smtp_sink.mode = "tempfail"
-            now = await client.post(
-                "/v1/account/s1/submit", json={"to": [{"address": "a@example.net"}], "text": "1"}
-            )
-            soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
-            later = await client.post("/v1/account/s1/submit",
-                                      json={"to": [{"address": "b@example.net"}], "text": "2", "sendAt": soon})  # fmt: skip
-            assert now.status_code == 200 and later.status_code == 200
-            await asyncio.sleep(1.0)
-            assert smtp_sink.messages == []  # the API process does not send: no worker yet
-            worker = subprocess.Popen([*cli, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    env = env_for(tmp_path, redis_server, MAILGATE_PORT=str(free_port()), MAILGATE_SEND_RETRY_BASE="0.3")
+    async with serve_on_redis(tmp_path, env) as stack:
+        client = stack.client
+        smtp = {"host": smtp_sink.host, "port": smtp_sink.port, "secure": False}
+        r = await client.post("/v1/account", json={"account": "s1", "name": "S", "email": "s1@example.com",
+                                                   "imap": False, "smtp": smtp})  # fmt: skip
+        assert r.status_code == 200, r.text
+        smtp_sink.mode = "tempfail"
+        now = await client.post(
+            "/v1/account/s1/submit", json={"to": [{"address": "a@example.net"}], "text": "1"}
+        )
+        soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+        later = await client.post("/v1/account/s1/submit",
+                                  json={"to": [{"address": "b@example.net"}], "text": "2", "sendAt": soon})  # fmt: skip
+        assert now.status_code == 200 and later.status_code == 200
+        await asyncio.sleep(1.0)
+        assert smtp_sink.messages == []  # the API process does not send: no worker yet
+        stack.start_worker()
 
-            async def status(queue_id: str) -> str:
-                return str((await client.get(f"/v1/outbox/{queue_id}")).json()["progress"]["status"])
+        async def item(queue_id: str) -> dict[str, Any]:
+            return dict((await client.get(f"/v1/outbox/{queue_id}")).json())
 
-            made = 0
-            for _ in range(100):  # a few 451s, retried by the worker with backoff
-                made = (await client.get(f"/v1/outbox/{now.json()['queueId']}")).json()["attemptsMade"]
-                if made >= 2:
+        made = 0
+        for _ in range(100):  # a few 451s, retried by the worker with backoff
+            made = (await item(now.json()["queueId"]))["attemptsMade"]
+            if made >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert made >= 2
+        smtp_sink.mode = "accept"
+        got = await smtp_sink.wait_for(2, timeout=15)
+        assert sorted(m.rcpt_tos[0] for m in got) == ["a@example.net", "b@example.net"]
+        for answer in (now, later):
+            for _ in range(50):
+                if (await item(answer.json()["queueId"]))["progress"]["status"] == "sent":
                     break
                 await asyncio.sleep(0.1)
-            assert made >= 2
-            smtp_sink.mode = "accept"
-            got = await smtp_sink.wait_for(2, timeout=15)
-            assert sorted(m.rcpt_tos[0] for m in got) == ["a@example.net", "b@example.net"]
-            for answer in (now, later):
-                for _ in range(50):
-                    if await status(answer.json()["queueId"]) == "sent":
-                        break
-                    await asyncio.sleep(0.1)
-                assert await status(answer.json()["queueId"]) == "sent"
-            await asyncio.sleep(0.5)
-            assert len(smtp_sink.messages) == 2
-        worker.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(worker.wait, 20) == 0
-    finally:
-        for proc in (serve, worker):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.to_thread(proc.wait, 20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-        log.close()
+            assert (await item(answer.json()["queueId"]))["progress"]["status"] == "sent"
+        await asyncio.sleep(0.5)
+        assert len(smtp_sink.messages) == 2
