@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -150,3 +151,14 @@ def report(title: str, figures: dict[str, Any]) -> None:
     for key, value in figures.items():
         print(f"   {key}: {value}")
     print(json.dumps({"bench": title, **figures}))
+
+
+def wrk_figures(out: str, label: str) -> dict[str, str]:
+    """Requests/s, latency p50/p99 and non-2xx count from wrk's ``--latency`` report."""
+    found = {
+        "req/s": re.search(r"Requests/sec:\s+([\d.]+)", out),
+        "p50": re.search(r"50%\s+([\d.]+\w+)", out),
+        "p99": re.search(r"99%\s+([\d.]+\w+)", out),
+        "non-2xx": re.search(r"Non-2xx or 3xx responses: (\d+)", out),
+    }
+    return {f"{label} {k}": (m.group(1) if m else ("0" if k == "non-2xx" else "?")) for k, m in found.items()}

@@ -25,7 +25,18 @@ from typing import Any
 
 import websockets
 
-from bench.common import ROOT, Server, dovecot, get, mailgate, message, percentile, register, report
+from bench.common import (
+    ROOT,
+    Server,
+    dovecot,
+    get,
+    mailgate,
+    message,
+    percentile,
+    register,
+    report,
+    wrk_figures,
+)
 from bench.sync_10k import wrk
 from tests.servers.maildir import seed_maildir
 from tests.servers.redis import Redis
@@ -55,15 +66,7 @@ def wrk_post(server: Server, args: argparse.Namespace, label: str, query: str = 
     command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.wrk_seconds}s", "--latency",
                "-H", auth, "-s", str(script), f"{server.base}/graphql"]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    import re
-
-    found = {
-        "req/s": re.search(r"Requests/sec:\s+([\d.]+)", out),
-        "p50": re.search(r"50%\s+([\d.]+\w+)", out),
-        "p99": re.search(r"99%\s+([\d.]+\w+)", out),
-        "non-2xx": re.search(r"Non-2xx or 3xx responses: (\d+)", out),
-    }
-    return {f"{label} {k}": (m.group(1) if m else ("0" if k == "non-2xx" else "?")) for k, m in found.items()}
+    return wrk_figures(out, label)
 
 
 def check_same_answer(server: Server) -> None:

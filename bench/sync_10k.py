@@ -8,14 +8,13 @@ time to first listable page and to the whole folder, and GET …/messages?pageSi
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Server, dovecot, get, mailgate, message, register, report
+from bench.common import Server, dovecot, get, mailgate, message, register, report, wrk_figures
 from tests.servers.maildir import seed_maildir
 
 RANDOM_PAGES = """
@@ -33,13 +32,7 @@ def wrk(server: Server, url: str, args: argparse.Namespace, label: str, pages: i
         script.write_text(RANDOM_PAGES.replace("{last}", str(pages - 1)))
         command += ["-s", str(script)]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    found = {
-        "req/s": re.search(r"Requests/sec:\s+([\d.]+)", out),
-        "p50": re.search(r"50%\s+([\d.]+\w+)", out),
-        "p99": re.search(r"99%\s+([\d.]+\w+)", out),
-        "non-2xx": re.search(r"Non-2xx or 3xx responses: (\d+)", out),
-    }
-    return {f"{label} {k}": (m.group(1) if m else ("0" if k == "non-2xx" else "?")) for k, m in found.items()}
+    return wrk_figures(out, label)
 
 
 def main() -> None:
