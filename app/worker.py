@@ -35,7 +35,9 @@ async def run(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     supervisor = Supervisor(ctx) if settings.sync else None
     dispatcher = Dispatcher(ctx, webhook_tasks.kick)
-    outbox = OutboxDispatcher(ctx, send_tasks.kick, tick=0.25)  # new submissions arrive from other processes
+    # New submissions arrive from other processes, hence the short tick; a worker has the CPU to
+    # itself, hence more attempts at once than in the embedded default.
+    outbox = OutboxDispatcher(ctx, send_tasks.kick, tick=0.25, max_in_flight=64)
     receiver = asyncio.create_task(run_receiver_task(broker, max_async_tasks=200))
     try:
         if supervisor is not None:

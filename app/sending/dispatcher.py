@@ -27,8 +27,8 @@ from app.services.context import Context
 log = logging.getLogger(__name__)
 LEASE = "outbox"
 PICKUP = timedelta(seconds=60)  # a handed-over message not started by then is handed over again
-# Claimed or sending, across all workers: enough to hide SMTP latency, few enough not to queue on
-# the database.
+# Claimed or sending at once: enough to hide SMTP latency, few enough not to queue on the database
+# (and, with the in-process broker, to leave the API its share of the CPU).
 MAX_IN_FLIGHT = 32
 BUSY_TICK = 0.05
 MIN_PASS_INTERVAL = 0.02
@@ -44,9 +44,17 @@ Send = Callable[[str, str], Awaitable[None]]
 class OutboxDispatcher(leases.Singleton):
     name = LEASE
 
-    def __init__(self, ctx: Context, send: Send, owner: str | None = None, tick: float = 1.0) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        send: Send,
+        owner: str | None = None,
+        tick: float = 1.0,
+        max_in_flight: int = MAX_IN_FLIGHT,
+    ) -> None:
         super().__init__(ctx, owner, tick)
         self.send = send
+        self.max_in_flight = max_in_flight
         self._last_purge = 0.0
 
     async def _run(self) -> None:
@@ -107,7 +115,7 @@ class OutboxDispatcher(leases.Singleton):
                     )
                 )
             ).scalar_one()
-            room = MAX_IN_FLIGHT - int(busy)
+            room = self.max_in_flight - int(busy)
             due = await _claim(s, now, token, room) if room > 0 else []
             upcoming = (
                 await s.execute(
@@ -119,7 +127,7 @@ class OutboxDispatcher(leases.Singleton):
             await s.commit()
         for queue_id in due:
             await self.send(queue_id, token)
-        if room < MAX_IN_FLIGHT or due:
+        if room < self.max_in_flight or due:
             # Sending now: look again soon, as a worker in another process cannot wake this one.
             return BUSY_TICK
         if upcoming is None:

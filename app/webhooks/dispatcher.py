@@ -66,7 +66,7 @@ class Dispatcher(leases.Singleton):
         """New events → deliveries, with the cursor moved in the same transaction."""
         created = 0
         while True:
-            async with self.ctx.db.core() as s:
+            async with self.ctx.db.writer() as s:
                 cursor_row = await s.get(Setting, CURSOR)
                 cursor = int(cursor_row.value) if cursor_row and cursor_row.value is not None else None
                 if cursor is None:  # never enabled: start from now, not from the beginning of history

@@ -60,7 +60,7 @@ async def claim_many(ctx: Context, delivery_ids: list[int]) -> dict[int, str]:
     claims: dict[int, str] = {}
     if not delivery_ids:
         return claims
-    async with ctx.db.core() as s:
+    async with ctx.db.writer() as s:
         for delivery_id in delivery_ids:
             token = secrets.token_hex(8)
             result = await s.execute(
@@ -113,7 +113,7 @@ async def _take_batch(
     """The claimed head plus the due deliveries queued behind it in its lane, and their events."""
     d = WebhookDelivery
     now = utcnow()
-    async with ctx.db.core() as s:
+    async with ctx.db.writer() as s:
         taken = await s.execute(
             update(d)
             .where(col(d.id) == head_id, col(d.claim) == token, col(d.state) == "pending")
@@ -185,7 +185,7 @@ async def _send_batch(ctx: Context, batch: list[WebhookDelivery], found: dict[in
 
 async def _record(ctx: Context, outcomes: dict[int, dict[str, object]], unsent: list[int | None]) -> None:
     d = WebhookDelivery
-    async with ctx.db.core() as s:
+    async with ctx.db.writer() as s:
         # Bulk UPDATE by primary key (one executemany per set of columns, not one statement a row).
         groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
         for delivery_id, values in outcomes.items():
