@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import or_, update
 from sqlmodel import col
 
+from app import tasking
 from app.models import Lease
 from app.models.base import utcnow
 from app.services.context import Context
@@ -67,10 +68,7 @@ class Singleton:
         self._task = asyncio.create_task(self._run(), name=f"{self.name}-dispatcher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasking.stop(self._task)
         await release(self.ctx, self.name, self.owner)
 
     async def _lead(self) -> bool:

@@ -17,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy import or_, update
 from sqlmodel import col
 
+from app import tasking
 from app.models import Account, AccountState
 from app.models.base import utcnow
 from app.services.context import Context
@@ -39,10 +40,7 @@ class Supervisor:
         await self._ready.wait()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasking.stop(self._task)
         await asyncio.gather(*(w.stop() for w in self.workers.values()), return_exceptions=True)
         self.workers.clear()
         async with self.ctx.db.core() as s:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app import tasking
 from app.mail.imap import AuthenticationFailed, ConnectFailed, ImapConnection, ImapError
 from app.models import Account, AccountState, Mailbox
 from app.services import credentials
@@ -65,10 +66,7 @@ class AccountWorker:
         self._task = asyncio.create_task(self._run(), name=f"account:{self.account}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await tasking.stop(self._task)
         for conn in self._connections:
             conn.close()
 
