@@ -6,23 +6,36 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+N = TypeVar("N", int, float)
 
 
 class ConfigError(ValueError):
     """An environment variable holds a value Mailgate cannot use."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int = 0, high: int = 2**31) -> int:
+def _number(
+    env: Mapping[str, str], name: str, default: N, low: float, high: float, kind: type[N], what: str
+) -> N:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int = 0, high: int = 2**31) -> int:
+    return _number(env, name, default, low, high, int, "an integer")
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    return _number(env, name, default, low, high, float, "a number")
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -34,19 +47,6 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
-
-
-def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
-    return value
 
 
 def _schedule(env: Mapping[str, str], name: str) -> tuple[float, ...] | None:

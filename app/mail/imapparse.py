@@ -493,13 +493,7 @@ def _str(v: Value) -> str | None:
 
 def _nstr(v: Value) -> str | None:
     """Like :func:`_str`, but a list or section key where a string belongs reads as NIL."""
-    if v is None or type(v) is str:
-        return v
-    if isinstance(v, bytes):
-        return _decode_bytes(v)
-    if isinstance(v, int):
-        return str(v)
-    return None
+    return None if isinstance(v, list | SectionKey) else _str(v)
 
 
 def _lower(v: Value) -> str | None:
@@ -650,20 +644,6 @@ _RFC2231_VALUE_RE = re.compile(r"^([A-Za-z0-9!#$&+\-^_`{}~.]+)'[A-Za-z0-9\-]*'(.
 _MAX_BODY_DEPTH = 64
 
 
-def _rfc2231(sections: list[tuple[int, bool, str]]) -> str:
-    sections.sort(key=lambda s: s[0])
-    charset: str | None = None
-    chunks: list[bytes] = []
-    for index, (_, encoded, value) in enumerate(sections):
-        if encoded:
-            if index == 0 and value.count("'") >= 2:
-                charset, _lang, value = value.split("'", 2)
-            chunks.append(unquote_to_bytes(value))
-        else:
-            chunks.append(value.encode("utf-8"))
-    return _decode_charset(b"".join(chunks), charset or "utf-8")
-
-
 def _params(v: Value) -> dict[str, str]:
     """Body parameters: lower-case keys, RFC 2231 sections joined and decoded, RFC 2047 decoded."""
     if type(v) is not list:
@@ -706,7 +686,7 @@ def _params_slow(v: list[Value]) -> dict[str, str]:
         out[key] = value
     if extended:
         for name, sections in extended.items():
-            out[name] = _rfc2231(sections)
+            out[name] = mime.rfc2231_join(sections)
     for key, value in out.items():
         if "=?" in value:
             out[key] = decode_words(value)

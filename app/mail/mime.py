@@ -530,18 +530,25 @@ def _parse_params(value: str) -> tuple[str, dict[str, str]]:
         else:
             plain.setdefault(name, decode_words(_fix_8bit(val)))
     for base, pieces in extended.items():
-        pieces.sort(key=lambda p: p[0])
-        charset: str | None = None
-        data = bytearray()
-        for i, (_, encoded, val) in enumerate(pieces):
-            if encoded:
-                if i == 0 and val.count("'") >= 2:
-                    charset, _, val = val.split("'", 2)
-                data.extend(_percent_decode(val))
-            else:
-                data.extend(_to_bytes(val))
-        plain[base] = decode_words(decode_text(bytes(data), charset or None))
+        plain[base] = decode_words(rfc2231_join(pieces))
     return main, plain
+
+
+def rfc2231_join(pieces: list[tuple[int, bool, str]]) -> str:
+    """A parameter sent in RFC 2231 sections, ``(number, encoded, value)`` in any order, as one
+    value: continuations joined, ``charset'lang'%XX`` decoded (for headers and BODYSTRUCTURE)."""
+    charset: str | None = None
+    data = bytearray()
+    for i, (_, encoded, val) in enumerate(sorted(pieces, key=lambda p: p[0])):
+        if encoded:
+            if i == 0 and val.count("'") >= 2:
+                charset, _, val = val.split("'", 2)
+            data.extend(_percent_decode(val))
+        else:
+            data.extend(_to_bytes(val))
+    if charset:
+        charset = charset.split("*", 1)[0].strip()  # a language suffix some senders glue on: utf-8*en
+    return decode_text(bytes(data), charset or None)
 
 
 def _split_params(value: str) -> list[str]:

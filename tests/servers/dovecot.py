@@ -39,6 +39,7 @@ from tests.servers.ports import (
     port_accepts,
     read_banner,
     require_binary,
+    start_on_a_free_port,
     tail,
     wait_pid_gone,
 )
@@ -334,21 +335,15 @@ default_client_limit = {self.max_connections * 2}
         """Start the master and wait until the port answers ``* OK``."""
         if self._proc is not None and self._proc.poll() is None:
             return
-        attempts = 1 if self._fixed_port else 3
-        for attempt in range(attempts):
-            try:
-                self._start_once(timeout)
-                break
-            except DovecotError as exc:
-                in_use = "Address already in use" in str(exc)
-                if attempt + 1 >= attempts or not in_use:
-                    raise
-                self.port = free_port()
-                self.write_config()
+        start_on_a_free_port(lambda: self._start_once(timeout), self._move, DovecotError, self._fixed_port)
         self._fixed_port = True  # keep the port across restart()
         if not self._atexit_registered:
             atexit.register(self._atexit_stop)
             self._atexit_registered = True
+
+    def _move(self) -> None:
+        self.port = free_port()
+        self.write_config()
 
     def _start_once(self, timeout: float) -> None:
         log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0

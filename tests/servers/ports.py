@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 LOCALHOST = "127.0.0.1"
@@ -13,6 +14,22 @@ LOCALHOST = "127.0.0.1"
 
 class MissingBinaryError(RuntimeError):
     """A server binary needed by a fixture is not installed."""
+
+
+def start_on_a_free_port(
+    start_once: Callable[[], None], move: Callable[[], None], errors: type[Exception], fixed: bool
+) -> None:
+    """Start a server; when the port picked a moment ago was taken meanwhile ("already in use"),
+    ``move`` to another and try again (three times at most). A fixed port is tried once."""
+    attempts = 1 if fixed else 3
+    for attempt in range(attempts):
+        try:
+            start_once()
+            return
+        except errors as exc:
+            if attempt + 1 >= attempts or "already in use" not in str(exc):
+                raise
+            move()
 
 
 def free_port() -> int:

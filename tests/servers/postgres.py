@@ -25,6 +25,7 @@ from tests.servers.ports import (
     MissingBinaryError,
     free_port,
     pid_alive,
+    start_on_a_free_port,
     tail,
     wait_pid_gone,
 )
@@ -132,16 +133,7 @@ class Postgres:
             return
         if self.root_dir is None:
             self._initdb()
-        attempts = 1 if self._fixed_port else 3
-        for attempt in range(attempts):
-            try:
-                self._start_once(timeout)
-                break
-            except PostgresError as exc:
-                in_use = "already in use" in str(exc)
-                if attempt + 1 >= attempts or not in_use:
-                    raise
-                self.port = free_port()
+        start_on_a_free_port(lambda: self._start_once(timeout), self._move, PostgresError, self._fixed_port)
         self._fixed_port = True
         if not self._atexit_registered:
             atexit.register(self._atexit_stop)
@@ -171,6 +163,9 @@ class Postgres:
         if proc.returncode != 0:
             self._remove_root()
             raise PostgresError(f"initdb failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+
+    def _move(self) -> None:
+        self.port = free_port()
 
     def _start_once(self, timeout: float) -> None:
         options = " ".join(

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.servers.ports import LOCALHOST, free_port, require_binary, tail
+from tests.servers.ports import LOCALHOST, free_port, require_binary, start_on_a_free_port, tail
 
 __all__ = ["Redis", "RedisError"]
 
@@ -70,20 +70,14 @@ class Redis:
     def start(self, timeout: float = 10.0) -> None:
         if self._proc is not None and self._proc.poll() is None:
             return
-        attempts = 1 if self._fixed_port else 3
-        for attempt in range(attempts):
-            try:
-                self._start_once(timeout)
-                break
-            except RedisError as exc:
-                in_use = "already in use" in str(exc)
-                if attempt + 1 >= attempts or not in_use:
-                    raise
-                self.port = free_port()
+        start_on_a_free_port(lambda: self._start_once(timeout), self._move, RedisError, self._fixed_port)
         self._fixed_port = True
         if not self._atexit_registered:
             atexit.register(self.stop)
             self._atexit_registered = True
+
+    def _move(self) -> None:
+        self.port = free_port()
 
     def _start_once(self, timeout: float) -> None:
         args = [
