@@ -32,6 +32,7 @@ PICKUP = timedelta(seconds=60)  # a handed-over message not started by then is h
 MAX_IN_FLIGHT = 32
 BUSY_TICK = 0.05
 MIN_PASS_INTERVAL = 0.02
+RECOVER_EVERY = 5.0  # seconds between looks for attempts a dead process left behind
 RETENTION = timedelta(days=7)  # finished entries stay visible in GET /v1/outbox/{id} this long
 INTERRUPTED = (
     "The previous attempt was interrupted while talking to the SMTP server; "
@@ -55,7 +56,7 @@ class OutboxDispatcher(leases.Singleton):
         super().__init__(ctx, owner, tick)
         self.send = send
         self.max_in_flight = max_in_flight
-        self._last_purge = 0.0
+        self._last_purge = self._last_recover = float("-inf")
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -63,7 +64,9 @@ class OutboxDispatcher(leases.Singleton):
             delay = self.tick
             try:
                 if await self._lead():
-                    await self.recover()
+                    if loop.time() - self._last_recover > RECOVER_EVERY:
+                        self._last_recover = loop.time()
+                        await self.recover()
                     delay = min(delay, await self.schedule())
                     if loop.time() - self._last_purge > 600:
                         self._last_purge = loop.time()

@@ -63,6 +63,7 @@ class Singleton:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.tick = tick
         self._task: asyncio.Task[None] | None = None
+        self._held_until = 0.0  # loop time until which the lease needs no renewing
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"{self.name}-dispatcher")
@@ -72,7 +73,16 @@ class Singleton:
         await release(self.ctx, self.name, self.owner)
 
     async def _lead(self) -> bool:
-        return await hold(self.ctx, self.name, self.owner)
+        """Whether this process leads now. The lease is renewed once a third of it has passed,
+        not on every pass: nobody else can take it before it expires."""
+        now = asyncio.get_running_loop().time()
+        if now < self._held_until:
+            return True
+        if await hold(self.ctx, self.name, self.owner):
+            self._held_until = now + self.ctx.settings.lease_seconds / 3
+            return True
+        self._held_until = 0.0
+        return False
 
     async def _run(self) -> None:
         raise NotImplementedError
