@@ -7,7 +7,7 @@ from starlette.responses import PlainTextResponse, Response
 from app import __version__
 from app.api.routing import Call, Router
 from app.schemas.system import Health, Stats
-from app.services import accounts, outbox
+from app.services import stats as stats_service
 from app.tasks import broker as tasks_broker
 
 router = Router()
@@ -33,24 +33,22 @@ async def health(call: Call) -> Response:
 @router.get("/v1/stats", response=Stats, tag=TAG, errors=(403,))
 async def stats(call: Call) -> Stats:
     """Accounts by connection state, outbox entries by progress, and the version."""
-    return await accounts.overview(call.ctx, call.principal)
+    return await stats_service.overview(call.ctx, call.principal)
 
 
 @router.get("/metrics", scope="metrics", tag=TAG, media_type="text/plain", errors=(403,))
 async def metrics(call: Call) -> Response:
     """Prometheus text exposition (needs a token with the ``metrics`` scope)."""
-    call.principal.require_system()
-    counts = await accounts.stats(call.ctx)
-    queued = await outbox.counts(call.ctx)
+    found = await stats_service.overview(call.ctx, call.principal)
     lines = [
         "# HELP mailgate_info Mailgate build information.",
         "# TYPE mailgate_info gauge",
-        f'mailgate_info{{version="{__version__}"}} 1',
+        f'mailgate_info{{version="{found.version}"}} 1',
         "# HELP mailgate_accounts Accounts by connection state.",
         "# TYPE mailgate_accounts gauge",
-        *(f'mailgate_accounts{{state="{state}"}} {n}' for state, n in sorted(counts.items())),
+        *(f'mailgate_accounts{{state="{state}"}} {n}' for state, n in sorted(found.connections.items())),
         "# HELP mailgate_outbox Outbox entries by progress state.",
         "# TYPE mailgate_outbox gauge",
-        *(f'mailgate_outbox{{state="{state}"}} {n}' for state, n in sorted(queued.items())),
+        *(f'mailgate_outbox{{state="{state}"}} {n}' for state, n in sorted(found.queues["outbox"].items())),
     ]
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

@@ -60,10 +60,7 @@ async def changes_stream(call: Call) -> Response:
                 "Last-Event-ID must be an event id", details={"Last-Event-ID": "not a number"}
             )
         since = int(header)
-    changes.scope(call.principal, q.account)  # refuse before the stream starts, as JSON
-    if since is None:  # "from now" means now, not whenever the first body chunk is pulled
-        since = await changes.latest_id(call.ctx)
-    source = changes.stream(call.ctx, call.principal, since, q.account, idle=KEEPALIVE)
+    source = await changes.stream(call.ctx, call.principal, since, q.account, idle=KEEPALIVE)
 
     async def body() -> AsyncIterator[bytes]:
         yield b": mailgate change stream\nretry: 2000\n\n"

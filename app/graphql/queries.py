@@ -20,6 +20,7 @@ from app.schemas.submit import OutboxQuery
 from app.schemas.tokens import TokenInfo
 from app.schemas.webhooks import DeliveryQuery
 from app.services import accounts, mailboxes, messages, outbox, settings, tokens, webhooks
+from app.services import stats as stats_service
 
 
 @hot("messages")
@@ -155,4 +156,4 @@ class Query:
 
     @strawberry.field(description="Accounts by connection state, outbox by progress, and the version")
     async def stats(self, info: Info) -> Stats:
-        return await accounts.overview(info.context.ctx, await info.context.principal())
+        return await stats_service.overview(info.context.ctx, await info.context.principal())

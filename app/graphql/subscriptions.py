@@ -30,7 +30,7 @@ class Subscription:
     ) -> AsyncGenerator[ChangeEvent, None]:
         wanted = changes.event_types(types)
         principal = await info.context.principal()
-        source = changes.stream(info.context.ctx, principal, since, account, idle=IDLE, types=wanted)
+        source = await changes.stream(info.context.ctx, principal, since, account, idle=IDLE, types=wanted)
         try:
             async for item in source:
                 if item is None:

@@ -107,6 +107,11 @@ def _msg_id(value: str, field: str) -> str:
     return f"<{value}>"
 
 
+def new_message_id(given: str | None, domain: str) -> str:
+    """``given`` as ``<id>`` (ValueError if it is not one), or a new one in ``domain``."""
+    return _msg_id(given, "Message-ID") if given else make_msgid(domain=domain)
+
+
 def build(
     *,
     from_: Mapping[str, Any] | None = None,
@@ -138,7 +143,7 @@ def build(
         _put(msg, "Subject", _check_line("Subject", subject))
     when = date or datetime.now(UTC)
     _put(msg, "Date", format_datetime(when if when.tzinfo else when.replace(tzinfo=UTC)))
-    _put(msg, "Message-ID", _msg_id(message_id, "Message-ID") if message_id else make_msgid(domain=domain))
+    _put(msg, "Message-ID", new_message_id(message_id, domain))
     for name, ids in (("In-Reply-To", in_reply_to), ("References", references)):
         if ids:
             _put(msg, name, " ".join(_msg_id(v, name) for v in _check_line(name, ids).split()))

@@ -48,3 +48,13 @@ class Account(SQLModel, table=True):
     lease_expires: datetime | None = Field(default=None)
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
+
+    @property
+    def has_imap(self) -> bool:
+        """IMAP is configured and not switched off (``imap: false`` or ``imap.disabled``)."""
+        return self.imap is not None and not self.imap.get("disabled")
+
+    @property
+    def has_smtp(self) -> bool:
+        """SMTP is configured, with a host, and not switched off: the account can send."""
+        return self.smtp is not None and not self.smtp.get("disabled") and bool(self.smtp.get("host"))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,3 +42,12 @@ class PageQuery(QueryInput):
 
 def page_count(total: int, page_size: int) -> int:
     return -(-total // page_size)
+
+
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: None) -> None: ...
+def iso(value: datetime | None) -> str | None:
+    """UTC time as EmailEngine writes it: milliseconds and ``Z``."""
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import case, select, update
@@ -27,19 +27,16 @@ from app.mail import smtp
 from app.mail.smtp import SmtpFailure, SmtpResult
 from app.models import Account, Message, OutboxItem, Progress
 from app.models.base import utcnow
+from app.schemas.common import iso
 from app.schemas.messages import FlagChanges
-from app.services import credentials, messages
+from app.services import accounts, credentials, messages
 from app.services.context import Context
-from app.services.errors import ServiceError
+from app.services.errors import AccountNotFound, ServiceError
 from app.services.mailaccess import find_mailbox
-from app.services.principal import Principal
+from app.services.principal import OPERATOR
 
 log = logging.getLogger(__name__)
 FLAG_AFTER = {"reply": "\\Answered", "reply-all": "\\Answered", "forward": "$Forwarded"}
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
 
 
 OUTBOX = OutboxItem.__table__  # type: ignore[attr-defined]  # Core statements: no ORM cost per message
@@ -85,10 +82,10 @@ async def run(ctx: Context, queue_id: str, claim: str) -> str:
     if item.state == Progress.smtp_completed:  # sent before an interruption: only the follow-up is left
         return await _finish(ctx, item, claim)
     account = await _account(ctx, item.account)
-    cfg = credentials.reveal(account.smtp, ctx.cipher) if account is not None else None
     try:
-        if not cfg or cfg.get("disabled") or not cfg.get("host"):
+        if account is None or not account.has_smtp:
             raise SmtpFailure("The account has no SMTP settings", "ENOSMTP", None, True)
+        cfg = credentials.reveal(account.smtp, ctx.cipher) or {}
         assert item.raw is not None
         result = await asyncio.wait_for(
             smtp.send(
@@ -140,11 +137,10 @@ def _still_ours(queue_id: str, claim: str, state: Progress) -> list[Any]:
 
 
 async def _account(ctx: Context, account_id: str) -> Account | None:
-    async def fetch() -> Account | None:
-        async with ctx.db.core() as s:
-            return await s.get(Account, account_id)
-
-    return await ctx.accounts.get_or_load(account_id, fetch)
+    try:
+        return await accounts.load(ctx, OPERATOR, account_id, cached=True)
+    except AccountNotFound:  # deleted meanwhile (its outbox goes with it)
+        return None
 
 
 async def _completed(ctx: Context, item: Job, claim: str, result: SmtpResult, final: bool) -> bool:
@@ -247,10 +243,9 @@ async def _finish(ctx: Context, item: Job, claim: str) -> str:
             problems.append(f"Sent copy not stored: {type(exc).__name__}")
     if account is not None and item.reference:
         flag = FLAG_AFTER.get(str(item.reference.get("action")), "\\Answered")
-        principal = Principal(token_id=None, scopes=frozenset({"*"}), account=account.id)
         try:
             await messages.update_message(
-                ctx, principal, account.id, str(item.reference["message"]), FlagChanges(add=[flag])
+                ctx, OPERATOR, account.id, str(item.reference["message"]), FlagChanges(add=[flag])
             )
         except ServiceError as exc:
             problems.append(f"Original not flagged {flag}: {exc.message}")

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 
-from app import __version__, events
+from app import events
 from app.models.account import Account, AccountState
 from app.models.base import utcnow
 from app.models.token import Token
@@ -25,7 +25,6 @@ from app.schemas.accounts import (
     RegisterResult,
 )
 from app.schemas.common import page_count
-from app.schemas.system import Stats
 from app.services import credentials
 from app.services.context import Context
 from app.services.errors import AccountNotFound
@@ -231,16 +230,6 @@ async def reconnect(ctx: Context, principal: Principal, account_id: str) -> None
 async def request_sync(ctx: Context, principal: Principal, account_id: str) -> None:
     await load(ctx, principal, account_id)
     ctx.control.send(account_id, "sync")
-
-
-async def overview(ctx: Context, principal: Principal) -> Stats:
-    """Accounts by connection state, outbox entries by progress, and the version (system tokens only)."""
-    from app.services import outbox  # the outbox depends on accounts, not the other way round
-
-    principal.require_system()
-    counts = await stats(ctx)
-    queues = {"outbox": await outbox.counts(ctx)}
-    return Stats(version=__version__, accounts=sum(counts.values()), connections=counts, queues=queues)
 
 
 async def stats(ctx: Context) -> dict[str, int]:

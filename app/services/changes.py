@@ -57,9 +57,19 @@ async def stream(
     types: frozenset[str] | None = None,
 ) -> AsyncIterator[tuple[int, str, dict[str, Any]] | None]:
     """Events after ``since`` (or from now), then live ones, as (id, type, envelope); ``None``
-    after ``idle`` seconds without any, so a transport can send a keep-alive."""
+    after ``idle`` seconds without any, so a transport can send a keep-alive.
+
+    Checked and anchored when awaited, not when first iterated: a refusal comes before the
+    transport starts its response, and "now" is the moment of the request, so an event written
+    while the response headers travel is not skipped."""
     account = scope(principal, account)
     last = since if since is not None else await latest_id(ctx)
+    return _follow(ctx, last, account, idle, types)
+
+
+async def _follow(
+    ctx: Context, last: int, account: str | None, idle: float, types: frozenset[str] | None
+) -> AsyncIterator[tuple[int, str, dict[str, Any]] | None]:
     quiet = 0.0
     while True:
         armed = events.signal.arm()

@@ -40,7 +40,7 @@ class ServerRefused(ServiceError):
 async def usable_account(ctx: Context, principal: Principal, account_id: str) -> Account:
     account = await accounts.load(ctx, principal, account_id, cached=True)
     state = AccountState(account.state)
-    if account.imap is None or account.imap.get("disabled"):
+    if not account.has_imap:
         raise AccountUnavailable("This account has no IMAP access", code="NotSyncing")
     if state in UNAVAILABLE_CODES:
         error = account.last_error or {}

@@ -102,14 +102,8 @@ async def list_messages(
     cursor: str | None,
 ) -> Page:
     """A folder page, shared through the page cache (same consistency as ``list_messages_json``)."""
-    await usable_account(ctx, principal, account_id)
-    box = await find_mailbox(ctx, account_id, path, cached=True)
-    assert box.id is not None
-
-    async def load() -> Page:
-        return await _page(ctx, box, [], page, page_size, cursor)
-
-    return await ctx.pages.get_or_load(box.id, ("page", page, page_size, cursor), load)
+    box = await _listed_box(ctx, principal, account_id, path)
+    return await _cached_page(ctx, box, page, page_size, cursor)
 
 
 async def list_messages_json(
@@ -122,14 +116,28 @@ async def list_messages_json(
     cursor: str | None,
 ) -> bytes:
     """The rendered listing, from the page cache when the folder has not changed since."""
-    await usable_account(ctx, principal, account_id)
-    box = await find_mailbox(ctx, account_id, path, cached=True)
-    assert box.id is not None
+    box = await _listed_box(ctx, principal, account_id, path)
 
     async def render() -> bytes:
-        return to_json((await _page(ctx, box, [], page, page_size, cursor)).as_dict())
+        return to_json((await _cached_page(ctx, box, page, page_size, cursor)).as_dict())
 
-    return await ctx.pages.get_or_load(box.id, (page, page_size, cursor), render)
+    assert box.id is not None
+    return await ctx.pages.get_or_load(box.id, ("json", page, page_size, cursor), render)
+
+
+async def _listed_box(ctx: Context, principal: Principal, account_id: str, path: str) -> Mailbox:
+    await usable_account(ctx, principal, account_id)
+    return await find_mailbox(ctx, account_id, path, cached=True)
+
+
+async def _cached_page(ctx: Context, box: Mailbox, page: int, page_size: int, cursor: str | None) -> Page:
+    """One query per folder page until the folder changes, whichever transport asks."""
+    assert box.id is not None
+
+    async def load() -> Page:
+        return await _page(ctx, box, [], page, page_size, cursor)
+
+    return await ctx.pages.get_or_load(box.id, ("page", page, page_size, cursor), load)
 
 
 def _bad_cursor(reason: str) -> InvalidRequest:

@@ -10,9 +10,8 @@ from sqlmodel import col
 from app.models import OutboxItem, Progress
 from app.models.base import utcnow
 from app.models.outbox import PENDING
-from app.schemas.common import page_count
+from app.schemas.common import iso, page_count
 from app.schemas.submit import OutboxDeleted, OutboxEntry, OutboxList, OutboxQuery
-from app.sending.delivery import iso
 from app.services.context import Context
 from app.services.errors import NotFound, ServiceError
 from app.services.principal import Principal
@@ -40,8 +39,8 @@ def entry(item: OutboxItem) -> OutboxEntry:
         messageId=item.message_id,
         envelope=item.envelope,
         subject=item.subject,
-        created=iso(item.created) or "",
-        scheduled=iso(item.send_at) or "",
+        created=iso(item.created),
+        scheduled=iso(item.send_at),
         nextAttempt=iso(item.next_attempt) if pending else None,
         attemptsMade=item.attempts_made,
         attempts=item.attempts,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import email.utils
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,6 +18,7 @@ from app.mail import compose, mime, reference, smtp
 from app.mail.compose import Attachment
 from app.models import Account, AccountState, OutboxItem
 from app.models.base import utcnow
+from app.schemas.common import iso
 from app.schemas.submit import DryRun, SubmitInput, Submitted
 from app.services import accounts, messages
 from app.services.context import Context
@@ -47,17 +47,11 @@ class Built:
     reference: dict[str, Any] | None = None
 
 
-def _iso(value: Any) -> str:
-    return str(value.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
-
-
 def sendable(account: Account, dry_run: bool) -> None:
     """Refuse early what could never be delivered, with a code the caller can act on."""
-    smtp = account.smtp
-    if not dry_run and (smtp is None or smtp.get("disabled") or not smtp.get("host")):
+    if not dry_run and not account.has_smtp:
         raise NoSmtp()
-    has_imap = account.imap is not None and not account.imap.get("disabled")
-    if has_imap and account.sync_time is None and AccountState(account.state) in INITIAL_SYNC:
+    if account.has_imap and account.sync_time is None and AccountState(account.state) in INITIAL_SYNC:
         raise AccountUnavailable(
             "The account is still running its initial sync; submit again once its state is connected",
             code="InitialSyncInProgress",
@@ -122,7 +116,7 @@ async def submit(
             return earlier
         raise
     ctx.outbox_wake.set()
-    return Submitted(messageId=item.message_id, queueId=item.id, sendAt=_iso(send_at))
+    return Submitted(messageId=item.message_id, queueId=item.id, sendAt=iso(send_at))
 
 
 async def _earlier(ctx: Context, account_id: str, key: str) -> Submitted | None:
@@ -138,13 +132,12 @@ async def _earlier(ctx: Context, account_id: str, key: str) -> Submitted | None:
         ).scalar_one_or_none()
     if row is None:
         return None
-    return Submitted(messageId=row.message_id, queueId=row.id, sendAt=_iso(row.send_at))
+    return Submitted(messageId=row.message_id, queueId=row.id, sendAt=iso(row.send_at))
 
 
 def _copy_plan(account: Account, data: SubmitInput, built: Built) -> dict[str, Any] | None:
-    has_imap = account.imap is not None and not account.imap.get("disabled")
     wanted = data.copy_ if data.copy_ is not None else (account.copy_sent is not False)
-    if not (wanted and has_imap):
+    if not (wanted and account.has_imap):
         return None
     return {"path": data.sentMailPath, "bcc": built.bcc}
 
@@ -184,10 +177,8 @@ async def build(ctx: Context, principal: Principal, account: Account, data: Subm
         attachments += prepared.attachments
         ref = {"message": data.reference.message, "action": data.reference.action}
     domain = str(sender["address"]).rpartition("@")[2] or "mailgate.local"
-    message_id = data.messageId or email.utils.make_msgid(domain=domain)
-    if not message_id.startswith("<"):
-        message_id = f"<{message_id.strip('<>')}>"
     try:
+        message_id = compose.new_message_id(data.messageId, domain)
         raw = compose.build(
             from_=sender,
             to=to,
@@ -234,7 +225,7 @@ def _from_raw(raw: bytes, data: SubmitInput, account: Account) -> Built:
     message_id = _header(sent, "Message-ID")
     if not message_id:  # every queued message needs one: it is how the outbox and events name it
         domain = (account.email or "mailgate.local").rpartition("@")[2]
-        message_id = email.utils.make_msgid(domain=domain)
+        message_id = compose.new_message_id(None, domain)
         sent = f"Message-ID: {message_id}\r\n".encode() + sent
     envelope = data.envelope
     recipients = list(envelope.to) if envelope and envelope.to else header_rcpts

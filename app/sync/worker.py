@@ -86,7 +86,7 @@ class AccountWorker:
     async def _run(self) -> None:
         while True:
             account = await self._load()
-            if account is None or account.imap is None or account.imap.get("disabled"):
+            if account is None or not account.has_imap:
                 return
             self.signals.reconnect.clear()
             delay: float | None
