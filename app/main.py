@@ -13,7 +13,22 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from app import eventbus, logs
-from app.api import accounts, docs, mailboxes, messages, openapi, submit, system, tokens, webhooks
+from app.api import (
+    accounts,
+    admin_ui,
+    blocklists,
+    docs,
+    gateways,
+    mailboxes,
+    messages,
+    openapi,
+    submit,
+    system,
+    templates,
+    tokens,
+    tracking,
+    webhooks,
+)
 from app.api.auth import FailureLimiter
 from app.api.errors import HANDLERS
 from app.api.routing import Endpoint, to_route
@@ -21,6 +36,7 @@ from app.config import Settings
 from app.db import migrate
 from app.graphql import create_graphql
 from app.sending.dispatcher import OutboxDispatcher
+from app.services import settings as settings_service
 from app.services.context import Context
 from app.sync.supervisor import Supervisor
 from app.tasks import send as send_tasks
@@ -35,6 +51,10 @@ ROUTERS = (
     mailboxes.router,
     messages.router,
     submit.router,
+    templates.router,
+    gateways.router,
+    blocklists.router,
+    tracking.router,
     tokens.router,
     webhooks.router,
     system.router,
@@ -66,6 +86,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
             await migrate(settings.database_url)
         app.state.ctx = ctx or Context.from_settings(settings)
         broker.state.ctx = app.state.ctx
+        settings_service.use_for_mail(app.state.ctx)  # ignoreMailCertErrors, before any connection
         bus = await eventbus.start(settings.redis_url)
         if not broker.is_worker_process:
             await broker.startup()
@@ -89,6 +110,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
             await dispatcher.stop()
             if outbox is not None:
                 await outbox.stop()
+                await send_tasks.drain()  # an SMTP transaction cut off here could be sent twice
             if supervisor is not None:
                 await supervisor.stop()
             if not broker.is_worker_process:
@@ -102,7 +124,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         WebSocketRoute("/graphql", gql),
     ]
     routes += [to_route(ep) for ep in table]
-    routes += [Route("/openapi.json", openapi_json), Route("/docs", docs_page)]
+    routes += [Route("/openapi.json", openapi_json), Route("/docs", docs_page), *admin_ui.routes()]
     app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.settings = settings
     app.state.limiter = FailureLimiter(settings.auth_failures_per_minute)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
+import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import aioimaplib
 
-from app.mail import aioimaplib_patch, imapparse, tls, utf7
+from app.mail import aioimaplib_patch, imapconnect, imapparse, utf7
 from app.mail.types import FetchedMessage
 
 aioimaplib_patch.apply()
@@ -94,37 +94,15 @@ class ImapConnection:
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
-        cfg = self.settings
-        host = str(cfg.get("host") or "")
-        secure = bool(cfg.get("secure"))
-        port = int(cfg.get("port") or (993 if secure else 143))
+        """Connect (implicit TLS with ``secure``, else STARTTLS whenever the server offers it),
+        log in and enable CONDSTORE/QRESYNC."""
         try:
-            if secure:
-                self._raw = aioimaplib.IMAP4_SSL(
-                    host,
-                    port,
-                    timeout=self.timeout,
-                    ssl_context=tls.context(cfg.get("tls")),
-                    conn_lost_cb=self._on_lost,
-                )
-            else:
-                self._raw = aioimaplib.IMAP4(host, port, timeout=self.timeout, conn_lost_cb=self._on_lost)
-            await self._raw.wait_hello_from_server()
-        except TimeoutError:
+            self._raw = await imapconnect.connect(
+                self.settings, timeout=self.timeout, lost=self.lost, on_lost=self._on_lost
+            )
+        except imapconnect.ConnectError as exc:
             self.close()
-            raise ConnectFailed("Connection timed out", "ETIMEDOUT") from None
-        except ssl.SSLError as exc:
-            self.close()
-            raise ConnectFailed(f"TLS failed: {exc.reason or exc}", "ETLS") from None
-        except socket.gaierror:
-            self.close()
-            raise ConnectFailed("Host name could not be resolved", "ENOTFOUND") from None
-        except ConnectionRefusedError:
-            self.close()
-            raise ConnectFailed("Connection refused", "ECONNREFUSED") from None
-        except OSError as exc:
-            self.close()
-            raise ConnectFailed(exc.strerror or str(exc), "ECONNECTION") from None
+            raise ConnectFailed(str(exc), exc.code) from None
         await self._login()
         await self._refresh_capabilities()
         if "QRESYNC" in self.capabilities:
@@ -173,6 +151,13 @@ class ImapConnection:
     @property
     def usable(self) -> bool:
         return self._raw is not None and not self.lost.is_set()
+
+    @property
+    def tls_version(self) -> str | None:
+        """The negotiated TLS version ("TLSv1.3"), None on a plain connection."""
+        transport = getattr(getattr(self._raw, "protocol", None), "transport", None)
+        ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+        return ssl_object.version() if isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket) else None
 
     # -- the guard -------------------------------------------------------------------------------
     async def _guard(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:
@@ -241,11 +226,36 @@ class ImapConnection:
             entry.subscribed = entry.path in names or entry.path == "INBOX"
         return entries
 
+    async def find_folder(self, path: str) -> imapparse.ListEntry | None:
+        """The server's own word on one folder (LIST of exactly that name), or None if it has none.
+
+        ``%`` and ``*`` in a name act as wildcards in LIST, so only an exact match counts."""
+        response = await self._ok(self._client.list('""', quote(path)))
+        found = next((e for e in imapparse.parse_list(response.lines) if e.path == path), None)
+        if found is not None:
+            subscribed = await self._ok(self._client.lsub('""', quote(path)))
+            found.subscribed = path == "INBOX" or any(
+                e.path == path for e in imapparse.parse_list(subscribed.lines)
+            )
+        return found
+
     async def status(self, path: str, items: str = "MESSAGES UIDNEXT UIDVALIDITY UNSEEN") -> dict[str, int]:
         if "CONDSTORE" in self.capabilities and "HIGHESTMODSEQ" not in items:
             items += " HIGHESTMODSEQ"
         response = await self._ok(self._client.status(quote(path), f"({items})"))
         return imapparse.parse_status(response.lines)
+
+    async def mailbox_id(self, path: str) -> str | None:
+        """The folder's RFC 8474 MAILBOXID (stable across renames), None without OBJECTID."""
+        if "OBJECTID" not in self.capabilities:
+            return None
+        response = await self._ok(self._client.status(quote(path), "(MAILBOXID)"))
+        for line in response.lines:
+            if isinstance(line, bytes | bytearray):
+                found = re.search(rb"MAILBOXID \(([^()\s]+)\)", bytes(line))
+                if found:
+                    return found.group(1).decode("ascii", "replace")
+        return None
 
     async def select(
         self, path: str, *, readonly: bool = False, qresync: tuple[int, int] | None = None
@@ -297,6 +307,47 @@ class ImapConnection:
         )
         return Fetched(imapparse.parse_fetch(response.lines), imapparse.parse_vanished(response.lines))
 
+    async def labels(self, uids: str) -> dict[int, list[str]]:
+        """Gmail labels by UID (X-GM-LABELS); empty on servers without them."""
+        if "X-GM-EXT-1" not in self.capabilities:
+            return {}
+        response = await self._ok(self._client.uid("fetch", uids, "(UID X-GM-LABELS)"))
+        found: dict[int, list[str]] = {}
+        for tokens, _ in imapparse.iter_responses(response.lines):
+            items = tokens[2] if len(tokens) > 2 and tokens[1] == "FETCH" else None
+            if not isinstance(items, list):
+                continue
+            pairs = {k: v for k, v in zip(items[::2], items[1::2], strict=False) if isinstance(k, str)}
+            uid, labels = pairs.get("UID"), pairs.get("X-GM-LABELS")
+            if isinstance(uid, int) and isinstance(labels, list):
+                found[uid] = [
+                    utf7.decode(v.decode() if isinstance(v, bytes) else str(v))
+                    for v in labels
+                    if v is not None
+                ]
+        return found
+
+    async def all_uids(self) -> tuple[list[int], bool]:
+        """UID SEARCH ALL, and whether the answer carried news about the selected folder (a change
+        made after the caller last read it: reported once, here, and by no later IDLE)."""
+        protocol = self._client.protocol
+        previous = getattr(protocol, "unsolicited", None)
+        lines: list[bytes] = []
+
+        def note(line: bytes) -> None:  # untagged lines no command asked for (see aioimaplib_patch)
+            lines.append(bytes(line))
+            if previous is not None:
+                previous(line)
+
+        protocol.unsolicited = note
+        try:
+            response = await self._ok(self._client.uid_search("ALL", charset=None), timeout=self.timeout * 4)
+        finally:
+            protocol.unsolicited = previous
+        lines += [bytes(x) for x in response.lines if isinstance(x, bytes | bytearray)]
+        news = any(re.match(rb"(\d+ (EXISTS|EXPUNGE|FETCH)|VANISHED)\b", line) for line in lines)
+        return imapparse.parse_search(response.lines), news
+
     async def search(self, *criteria: str, charset: str | None = "UTF-8") -> list[int]:
         response = await self._ok(
             self._client.uid_search(*criteria, charset=charset), timeout=self.timeout * 4
@@ -347,6 +398,20 @@ class ImapConnection:
 
     async def delete(self, path: str) -> None:
         await self._ok(self._client.delete(quote(path)))
+
+    async def quota(self, path: str = "INBOX") -> tuple[int, int] | None:
+        """(used, limit) storage in bytes of ``path``'s quota root (RFC 2087 GETQUOTAROOT), or None
+        when the server has no QUOTA extension or no storage limit for it."""
+        if "QUOTA" not in self.capabilities:
+            return None
+        response = await self._ok(self._client.getquotaroot(quote(path)))
+        for line in response.lines:
+            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line)
+            # aioimaplib hands over "* QUOTA root (STORAGE used limit)" without its "QUOTA".
+            found = re.search(r"\([^)]*\bSTORAGE\s+(\d+)\s+(\d+)", text, re.IGNORECASE)
+            if found:
+                return int(found.group(1)) * 1024, int(found.group(2)) * 1024  # sent in KiB
+        return None
 
     async def noop(self) -> None:
         await self._ok(self._client.noop())

@@ -6,9 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import aiosmtplib
-
-from app.mail import smtp, tls
+from app.mail import smtp
 from app.mail.imap import ImapConnection, ImapError
 
 TIMEOUT = 15.0
@@ -62,27 +60,9 @@ async def check_imap(
 
 
 async def check_smtp(cfg: dict[str, Any]) -> Outcome:
-    secure = bool(cfg.get("secure"))
-    port = int(cfg.get("port") or (465 if secure else 587))
-    client = aiosmtplib.SMTP(
-        hostname=cfg.get("host") or "",
-        port=port,
-        use_tls=secure,
-        start_tls=None if not secure else False,
-        tls_context=tls.context(cfg.get("tls")),
-        timeout=TIMEOUT,
-    )
+    """Connect and log in with the same code (and TLS settings) that sends mail."""
     try:
-        await client.connect()
-        auth = cfg.get("auth") or {}
-        if auth.get("accessToken"):
-            await client.auth_xoauth2(auth.get("user") or "", auth["accessToken"])
-        elif auth.get("user"):
-            await client.login(auth["user"], auth.get("pass") or "")
-        await client.quit()
-    except Exception as exc:
-        err = smtp.classify(exc)
+        await smtp.check(cfg, timeout=TIMEOUT)
+    except smtp.SmtpFailure as err:
         return Outcome(False, err.message, err.code)
-    finally:
-        client.close()
     return Outcome(True)

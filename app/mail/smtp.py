@@ -10,15 +10,15 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiosmtplib
 
-from app.mail import tls
+from app.mail import dsn, tls
 
-__all__ = ["SmtpFailure", "SmtpResult", "classify", "send"]
+__all__ = ["SmtpFailure", "SmtpResult", "check", "classify", "client", "send"]
 
 QUIT_TIMEOUT = 5.0
 
@@ -94,7 +94,7 @@ def classify(exc: BaseException) -> SmtpFailure:
             return classify(cause)
         return SmtpFailure(str(exc) or "Connection failed", "ECONNECTION")
     if isinstance(exc, ssl.SSLError):  # before OSError and ValueError, it is both
-        return SmtpFailure(f"TLS failed: {exc.reason or exc}", "ETLS")
+        return SmtpFailure(*tls.describe(exc))
     if isinstance(exc, socket.gaierror):
         return SmtpFailure("Host name could not be resolved", "ENOTFOUND")
     if isinstance(exc, ConnectionRefusedError):
@@ -110,17 +110,49 @@ def classify(exc: BaseException) -> SmtpFailure:
     return SmtpFailure(str(exc) or type(exc).__name__, "EPROTOCOL")
 
 
+async def client(cfg: dict[str, Any], timeout: float) -> aiosmtplib.SMTP:
+    """An unconnected client, with ``ignoreMailCertErrors`` read afresh."""
+    await tls.policy.ignore_cert_errors()
+    return _client(cfg, timeout)
+
+
 def _client(cfg: dict[str, Any], timeout: float) -> aiosmtplib.SMTP:
-    """An unconnected client: ``secure`` means implicit TLS, otherwise STARTTLS when offered."""
+    """An unconnected client: ``secure`` means implicit TLS, otherwise STARTTLS when offered.
+    The context carries the account's ``tls`` options (``servername`` included) and the
+    instance-wide ``ignoreMailCertErrors`` as last read (:func:`client` reads it first)."""
     secure = bool(cfg.get("secure"))
+    ignore = tls.policy.current
     return aiosmtplib.SMTP(
         hostname=cfg.get("host") or "",
         port=int(cfg.get("port") or (465 if secure else 587)),
         use_tls=secure,
-        start_tls=False if secure else None,
-        tls_context=tls.context(cfg.get("tls")),
+        start_tls=False,  # see _connect
+        tls_context=tls.context(cfg.get("tls"), ignore_cert_errors=ignore),
         timeout=timeout,
+        local_hostname=cfg.get("ehloName") or None,  # the account's smtpEhloName
+        source_address=(cfg["localAddress"], 0) if cfg.get("localAddress") else None,
     )
+
+
+async def _connect(smtp: aiosmtplib.SMTP) -> None:
+    """Connect, and upgrade with STARTTLS when the server offers it (done here rather than by
+    aiosmtplib so that a handshake the server breaks off is told apart from other disconnects)."""
+    try:
+        await smtp.connect()
+    except aiosmtplib.SMTPConnectError as exc:
+        if smtp.use_tls and isinstance(exc.__cause__, ConnectionResetError):
+            raise SmtpFailure(tls.HANDSHAKE_CLOSED, "ETLS") from exc
+        raise
+    if smtp.use_tls:
+        return
+    await _greet(smtp)
+    if smtp.supports_extension("starttls"):
+        try:
+            await smtp.starttls()
+        except aiosmtplib.SMTPServerDisconnected as exc:
+            if isinstance(exc.__cause__, ConnectionResetError):
+                raise SmtpFailure(tls.HANDSHAKE_CLOSED, "ETLS") from exc
+            raise
 
 
 async def _authenticate(smtp: aiosmtplib.SMTP, auth: dict[str, Any]) -> None:
@@ -150,6 +182,9 @@ async def _quit(smtp: aiosmtplib.SMTP) -> None:
     smtp.close()
 
 
+Accepted = Callable[[SmtpResult], Awaitable[None]]
+
+
 async def send(
     cfg: dict[str, Any],
     sender: str,
@@ -157,35 +192,56 @@ async def send(
     message: bytes,
     *,
     timeout: float = 60.0,
+    accepted: Accepted | None = None,
 ) -> SmtpResult:
     """Deliver ``message`` to the account's SMTP server; raises :class:`SmtpFailure`.
 
     Returns normally when at least one recipient was accepted; the refused ones are in
     ``rejected``. ``timeout`` applies to connecting and to each command, not to the whole session.
+    ``accepted`` runs between the server's final ``250`` and QUIT: a caller that must record "the
+    server took it" should not wait a further round trip (up to the QUIT timeout) to do so. Its
+    errors propagate unclassified, since by then the message is out.
     """
     addresses = unique(recipients)
     if not addresses:
         raise SmtpFailure("No recipients defined", "EENVELOPE", permanent=True)
-    smtp = _client(cfg, timeout)
+    smtp = await client(cfg, timeout)
     try:
-        refused, reply = await _transaction(smtp, cfg, sender, addresses, message)
+        try:
+            refused, reply = await _transaction(smtp, cfg, sender, addresses, message)
+        except Exception as exc:
+            await _quit(smtp)
+            raise classify(exc) from exc
+        result = SmtpResult(
+            response=f"250 {reply}",  # aiosmtplib raises on any other DATA reply
+            accepted=[r for r in addresses if r not in refused],
+            rejected={r: f"{resp.code} {resp.message}" for r, resp in refused.items()},
+        )
+        if accepted is not None:
+            await accepted(result)
         await _quit(smtp)
+    finally:
+        smtp.close()  # also on cancellation or a failed ``accepted``, which skip the QUIT
+    return result
+
+
+async def check(cfg: dict[str, Any], *, timeout: float = 15.0) -> None:
+    """Connect and log in as :func:`send` would, then QUIT; raises :class:`SmtpFailure`."""
+    smtp = await client(cfg, timeout)
+    try:
+        await _connect(smtp)
+        await _authenticate(smtp, cfg.get("auth") or {})
+        await smtp.quit(timeout=QUIT_TIMEOUT)
     except Exception as exc:
-        await _quit(smtp)
         raise classify(exc) from exc
     finally:
-        smtp.close()  # also on cancellation, which skips the QUIT
-    return SmtpResult(
-        response=f"250 {reply}",  # aiosmtplib raises on any other DATA reply
-        accepted=[r for r in addresses if r not in refused],
-        rejected={r: f"{resp.code} {resp.message}" for r, resp in refused.items()},
-    )
+        smtp.close()
 
 
 async def _transaction(
     smtp: aiosmtplib.SMTP, cfg: dict[str, Any], sender: str, recipients: list[str], message: bytes
 ) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
-    await smtp.connect()
+    await _connect(smtp)
     await _authenticate(smtp, cfg.get("auth") or {})
     await _greet(smtp)
     options = []
@@ -193,7 +249,11 @@ async def _transaction(
         options.append("SMTPUTF8")  # aiosmtplib raises SMTPNotSupported if the server lacks it
     if not message.isascii() and smtp.supports_extension("8bitmime"):
         options.append("BODY=8BITMIME")
-    return await smtp.sendmail(sender, recipients, message, mail_options=options)
+    rcpt_options: list[str] = []
+    if cfg.get("dsn") and smtp.supports_extension("dsn"):  # without the extension: sent without
+        mail_dsn, rcpt_options = dsn.options(cfg["dsn"])
+        options += mail_dsn
+    return await smtp.sendmail(sender, recipients, message, mail_options=options, rcpt_options=rcpt_options)
 
 
 def unique(recipients: Sequence[str]) -> list[str]:

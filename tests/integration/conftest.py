@@ -40,10 +40,12 @@ class Live:
     accounts: list[str] = field(default_factory=list)
 
     def imap_settings(self, user: ImapUser, **overrides: Any) -> dict[str, Any]:
+        """Implicit TLS (imaps), as most real accounts connect; the test CA is trusted through
+        ``SSL_CERT_FILE`` (tests.servers.fixtures), so no ``tls`` options are needed."""
         return {
             "host": self.dovecot.host,
-            "port": self.dovecot.port,
-            "secure": False,
+            "port": self.dovecot.tls_port,
+            "secure": True,
             "auth": {"user": user.email, "pass": user.password},
         } | overrides
 
@@ -158,14 +160,11 @@ async def live(
         from sqlalchemy import text
 
         from app.db import make_engine
+        from tests.conftest import all_tables
 
         engine = make_engine(url)
         async with engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "TRUNCATE message, mailbox, token, event, account, outbox, lease RESTART IDENTITY CASCADE"
-                )
-            )
+            await conn.execute(text(f"TRUNCATE {all_tables()} RESTART IDENTITY CASCADE"))
         await engine.dispose()
     else:
         db = tmp_path / "mailgate.db"

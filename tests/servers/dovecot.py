@@ -32,6 +32,7 @@ from pathlib import Path
 
 import aioimaplib
 
+from tests.servers.ca import CertFiles
 from tests.servers.ports import (
     LOCALHOST,
     free_port,
@@ -114,8 +115,15 @@ class Dovecot:
         auth_failure_delay: int = 0,
         spare_users: int = 0,
         max_connections: int = 1000,
+        imap_capability: str | None = None,
+        quota_mb: int | None = None,
+        tls: CertFiles | None = None,
     ) -> None:
         self.max_connections = max_connections
+        #: Dovecot's ``imap_capability``: the capability list advertised instead of the full one.
+        self.imap_capability = imap_capability
+        #: With ``quota_mb``: the quota plugin (QUOTA capability) with a per-user storage limit.
+        self.quota_mb = quota_mb
         self.dovecot_bin = require_binary("dovecot", "dovecot-imapd")
         self.doveadm_bin = require_binary("doveadm", "dovecot-imapd")
         if os.geteuid() != 0:
@@ -123,6 +131,9 @@ class Dovecot:
         self.host = LOCALHOST
         self._fixed_port = port is not None
         self.port = port if port is not None else free_port()
+        #: With ``tls``: STARTTLS on ``port`` and implicit TLS (imaps) on ``tls_port``.
+        self.tls = tls
+        self.tls_port = free_port() if tls is not None else 0
         self.base_dir = Path(base_dir).resolve()
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.instance_name = f"mailgate-test-{uuid.uuid4().hex[:10]}"
@@ -192,6 +203,15 @@ class Dovecot:
                 f"  args = {self.oauth2_conf_path}\n"
                 "}\n"
             )
+        capability = f"\n  imap_capability = {self.imap_capability}" if self.imap_capability else ""
+        quota = ""
+        if self.quota_mb is not None:
+            capability += "\n  mail_plugins = $mail_plugins quota imap_quota"
+            quota = (
+                f"plugin {{\n  quota = count:User quota\n  quota_rule = *:storage={self.quota_mb}M\n"
+                "  quota_vsizes = yes\n}\n"
+            )
+        ssl = f"ssl = yes\nssl_cert = <{self.tls.cert}\nssl_key = <{self.tls.key}" if self.tls else "ssl = no"
         conf = f"""\
 instance_name = {self.instance_name}
 base_dir = {self.run_dir}
@@ -200,7 +220,7 @@ log_path = {self.log_path}
 info_log_path = {self.log_path}
 protocols = imap
 listen = {self.host}
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = {mechanisms}
 auth_failure_delay = {self.auth_failure_delay} secs
@@ -246,7 +266,8 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {self.host}
+    port = {self.tls_port}
   }}
 }}
 # mode 0 = no anvil-auth-penalty socket, so auth runs without the anvil penalty
@@ -262,13 +283,13 @@ service stats {{
   }}
 }}
 protocol imap {{
-  mail_max_userip_connections = 50
+  mail_max_userip_connections = 50{capability}
 }}
 service imap {{
   process_limit = {self.max_connections}
 }}
 default_client_limit = {self.max_connections * 2}
-"""
+{quota}"""
         self.conf_path.write_text(conf)
 
     # ------------------------------------------------------------------- users
@@ -343,6 +364,7 @@ default_client_limit = {self.max_connections * 2}
 
     def _move(self) -> None:
         self.port = free_port()
+        self.tls_port = free_port() if self.tls is not None else 0
         self.write_config()
 
     def _start_once(self, timeout: float) -> None:

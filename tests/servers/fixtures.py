@@ -3,16 +3,27 @@
 Enable with ``-p tests.servers.fixtures`` or ``pytest_plugins = ["tests.servers.fixtures"]``.
 Servers are session-scoped and started lazily (only when a test asks for them); a missing
 binary fails the test with the Debian package to install.
+
+TLS: at start-up the plugin creates a test CA and points ``SSL_CERT_FILE`` at a bundle that
+includes it, so this process and every process it spawns trust the test servers' certificates
+(Dovecot offers STARTTLS and implicit TLS on ``tls_port``; the SMTP sink offers STARTTLS, and
+``smtp_sink_tls`` speaks implicit TLS).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
+from tests.servers.ca import WRONG_NAME, CertFiles, CertificateAuthority, trust_bundle
+from tests.servers.cyrus import Cyrus
 from tests.servers.dovecot import Dovecot
 from tests.servers.ports import MissingBinaryError
 from tests.servers.postgres import Postgres
@@ -22,12 +33,16 @@ from tests.servers.smtp import SmtpSink
 __all__ = [
     "DOVECOT_USERS",
     "ImapUser",
+    "cyrus",
     "dovecot",
+    "dovecot_reduced",
     "dovecot_user",
     "postgres_server",
     "redis_server",
     "smtp_sink",
     "smtp_sink_server",
+    "smtp_sink_tls",
+    "tls_material",
 ]
 
 DOVECOT_USERS: dict[str, str] = {
@@ -46,16 +61,93 @@ def _create(factory: Callable[[], T]) -> T:
 
 
 @dataclass(frozen=True)
+class TlsMaterial:
+    """The session's certificates; ``ca`` is trusted through ``SSL_CERT_FILE``, ``private_ca`` by nobody."""
+
+    ca: CertificateAuthority
+    server: CertFiles  # 127.0.0.1 and localhost
+    wrong_name: CertFiles  # only WRONG_NAME, from the trusted CA
+    expired: CertFiles  # 127.0.0.1, expired yesterday
+    private_ca: CertificateAuthority
+    private_server: CertFiles  # 127.0.0.1, from the untrusted CA
+
+
+_tls: TlsMaterial | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test imports an SSL context: OpenSSL reads ``SSL_CERT_FILE`` when a context loads
+    the default trust store, and Mailgate caches its contexts."""
+    global _tls
+    directory = Path(tempfile.mkdtemp(prefix="mailgate-tls-"))
+    directory.chmod(0o755)
+    ca = CertificateAuthority(directory / "ca")
+    private = CertificateAuthority(directory / "private", "Mailgate Private Test CA")
+    _tls = TlsMaterial(
+        ca=ca,
+        server=ca.issue("server"),
+        wrong_name=ca.issue("wrong-name", (WRONG_NAME,)),
+        expired=ca.issue("expired", expired=True),
+        private_ca=private,
+        private_server=private.issue("server"),
+    )
+    os.environ["SSL_CERT_FILE"] = str(trust_bundle(ca, directory / "bundle.pem"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _tls is not None:
+        shutil.rmtree(_tls.ca.directory.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tls_material() -> TlsMaterial:
+    assert _tls is not None, "tests.servers.fixtures must be loaded as a plugin (-p)"
+    return _tls
+
+
+@dataclass(frozen=True)
 class ImapUser:
     email: str
     password: str
 
 
 @pytest.fixture(scope="session")
-def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
-    """Dovecot with alice@example.com/alicepw and bob@example.com/bobpw (shared mailboxes!)."""
+def dovecot(tmp_path_factory: pytest.TempPathFactory, tls_material: TlsMaterial) -> Iterator[Dovecot]:
+    """Dovecot with alice@example.com/alicepw and bob@example.com/bobpw (shared mailboxes!);
+    STARTTLS on ``port``, implicit TLS on ``tls_port``."""
     base = tmp_path_factory.mktemp("dovecot")
-    server = _create(lambda: Dovecot(base, DOVECOT_USERS, spare_users=200))
+    server = _create(lambda: Dovecot(base, DOVECOT_USERS, spare_users=200, tls=tls_material.server))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+#: What Exchange/Outlook and many hosted servers offer: IDLE, but no CONDSTORE, QRESYNC, NOTIFY,
+#: SPECIAL-USE or ESEARCH.
+REDUCED_CAPABILITY = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ UIDPLUS UNSELECT CHILDREN NAMESPACE"
+)
+
+
+@pytest.fixture(scope="session")
+def dovecot_reduced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
+    """A second Dovecot advertising only ``REDUCED_CAPABILITY``; use ``fresh_user()`` for accounts."""
+    base = tmp_path_factory.mktemp("dovecot-reduced")
+    server = _create(lambda: Dovecot(base, spare_users=50, imap_capability=REDUCED_CAPABILITY))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def cyrus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cyrus]:
+    """Cyrus IMAP (``.`` separator, folders under ``INBOX.``); ``fresh_user()`` makes accounts."""
+    base = tmp_path_factory.mktemp("cyrus")
+    server = _create(lambda: Cyrus(base))
     try:
         server.start()
         yield server
@@ -71,9 +163,10 @@ def dovecot_user(dovecot: Dovecot) -> ImapUser:
 
 
 @pytest.fixture(scope="session")
-def smtp_sink_server() -> Iterator[SmtpSink]:
-    """Session-wide sink; use the function-scoped ``smtp_sink`` in tests."""
-    sink = _create(lambda: SmtpSink(dict(DOVECOT_USERS), require_auth=False))
+def smtp_sink_server(tls_material: TlsMaterial) -> Iterator[SmtpSink]:
+    """Session-wide sink offering STARTTLS; use the function-scoped ``smtp_sink`` in tests."""
+    context = tls_material.server.server_context()
+    sink = _create(lambda: SmtpSink(dict(DOVECOT_USERS), require_auth=False, tls=context))
     try:
         sink.start()
         yield sink
@@ -89,6 +182,27 @@ def smtp_sink(smtp_sink_server: SmtpSink) -> Iterator[SmtpSink]:
         yield smtp_sink_server
     finally:
         smtp_sink_server.reset()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink_tls_server(tls_material: TlsMaterial) -> Iterator[SmtpSink]:
+    context = tls_material.server.server_context()
+    sink = _create(lambda: SmtpSink(dict(DOVECOT_USERS), tls=context, implicit_tls=True))
+    try:
+        sink.start()
+        yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture
+def smtp_sink_tls(smtp_sink_tls_server: SmtpSink) -> Iterator[SmtpSink]:
+    """A sink speaking implicit TLS (like port 465), reset before and after."""
+    smtp_sink_tls_server.reset()
+    try:
+        yield smtp_sink_tls_server
+    finally:
+        smtp_sink_tls_server.reset()
 
 
 @pytest.fixture(scope="session")

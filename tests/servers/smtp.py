@@ -13,6 +13,14 @@ Behaviour (read per command, so tests may flip it at any time):
 * ``require_auth``: MAIL/RCPT/DATA need AUTH first (530 otherwise). AUTH PLAIN/LOGIN are
   checked against ``users``; AUTH XOAUTH2 is offered when ``xoauth2_tokens`` (token to
   user) is not None.
+
+* ``stall_at``: ``"DATA"`` (the payload is received but neither accepted nor answered) or
+  ``"QUIT"`` (a message was accepted; the goodbye is never answered): the sink sets
+  :attr:`SmtpSink.stalled` and stays silent until the client goes away or ``stall_at`` is
+  changed. For crash tests.
+
+TLS (fixed at construction): with a server ``tls`` context the sink offers STARTTLS, or, with
+``implicit_tls``, speaks TLS from the first byte (what port 465 does).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import base64
 import binascii
 import contextlib
 import logging
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -46,6 +55,10 @@ class Received:
     data: bytes
     auth_login: str | None = None
     mail_options: list[str] = field(default_factory=list)
+    #: The TLS version of the session ("TLSv1.3"), None for a plain one.
+    tls_version: str | None = None
+    #: The name the client gave with EHLO/HELO.
+    ehlo_name: str | None = None
 
 
 class _NoiseFilter(logging.Filter):
@@ -73,6 +86,11 @@ def _login_of(auth_data: Any) -> str | None:
     return None
 
 
+def _tls_version(transport: Any) -> str | None:
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    return ssl_object.version() if isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket) else None
+
+
 class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
@@ -94,7 +112,18 @@ class _Handler:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
+    async def _stall(self, command: str) -> None:
+        if self.sink.stall_at == command:
+            self.sink.stalled.set()
+            while self.sink.stall_at == command:  # ends early if the client disconnects
+                await asyncio.sleep(0.01)
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await self._stall("QUIT")
+        return "221 Bye"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await self._stall("DATA")
         mode = self.sink.mode
         if mode == "tempfail":
             return "451 4.3.0 Temporary failure, try again later"
@@ -114,6 +143,8 @@ class _Handler:
             data=bytes(raw or b""),
             auth_login=_login_of(session.auth_data),
             mail_options=list(envelope.mail_options),
+            tls_version=_tls_version(server.transport),
+            ehlo_name=session.host_name,
         )
         self.sink._record(received)
         return f"250 2.0.0 Queued as SINK{len(self.sink.messages)}"
@@ -147,6 +178,7 @@ class _SinkController(Controller):
             hostname=sink.host,
             port=port,
             ready_timeout=10.0,
+            ssl_context=sink.tls if sink.implicit_tls else None,
         )
 
     def factory(self) -> SMTP:
@@ -163,6 +195,7 @@ class _SinkController(Controller):
             auth_required=False,
             auth_require_tls=False,
             auth_exclude_mechanism=exclude,
+            tls_context=None if sink.implicit_tls else sink.tls,
         )
         # Passing auth_required=True with auth_require_tls=False makes aiosmtpd emit a
         # UserWarning and a log warning for *every* connection; set the flag afterwards.
@@ -180,13 +213,21 @@ class SmtpSink:
         require_auth: bool = False,
         xoauth2_tokens: dict[str, str] | None = None,
         port: int | None = None,
+        tls: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
     ) -> None:
+        if implicit_tls and tls is None:
+            raise ValueError("implicit_tls needs a server tls context")
+        self.tls = tls
+        self.implicit_tls = implicit_tls
         self.host = LOCALHOST
         self.port = port if port is not None else free_port()
         self.users: dict[str, str] = dict(users or {})
         self.require_auth = require_auth
         self.xoauth2_tokens = xoauth2_tokens
         self._mode: Mode = "accept"
+        self.stall_at: Literal["DATA", "QUIT"] | None = None
+        self.stalled = threading.Event()
         self.messages: list[Received] = []
         self._lock = threading.Lock()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
@@ -254,10 +295,12 @@ class SmtpSink:
                 self._waiters.remove(waiter)
 
     def reset(self) -> None:
-        """Forget messages and restore mode="accept" and the constructor's auth settings."""
+        """Forget messages and restore mode="accept", no stall and the constructor's auth settings."""
         with self._lock:
             self.messages.clear()
         self._mode = "accept"
+        self.stall_at = None
+        self.stalled.clear()
         self.require_auth, tokens = self._defaults
         self.xoauth2_tokens = None if tokens is None else dict(tokens)
 
