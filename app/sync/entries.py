@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.mail import ids, mime
+from app.mail import content, ids, mime
 from app.mail.types import Address, FetchedMessage
 
 MAX_SUBJECT = 4096
@@ -28,7 +28,13 @@ def _search_text(items: list[Address]) -> str | None:
     return text or None
 
 
+def without_session_flags(flags: list[str]) -> list[str]:
+    """\\Recent belongs to one IMAP session, so each connection sees it differently: never a change."""
+    return [f for f in flags if f.upper() != "\\RECENT"]
+
+
 def flag_columns(flags: list[str]) -> dict[str, Any]:
+    flags = without_session_flags(flags)
     return {"flags": flags, "seen": "\\Seen" in flags, "flagged": "\\Flagged" in flags}
 
 
@@ -134,6 +140,9 @@ def list_entry(row: Any, path: str, special_use: str | None, uid_validity: int) 
     }
     if special_use:
         entry["specialUse"] = special_use
+    message_use = content.message_special_use(path, special_use)
+    if message_use:
+        entry["messageSpecialUse"] = message_use
     text = row.text or {}
     if text.get("plain") or text.get("html"):
         entry["text"] = {"id": ids.text_id(key), "encodedSize": text.get("encodedSize", {})}

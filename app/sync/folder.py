@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 FIRST_BATCH = 250  # small, so the newest page is listable almost at once
 BATCH = 1000
+RETRIES = 3
 
 
 def summary_items(conn: ImapConnection) -> str:
@@ -42,6 +43,20 @@ def _batches(uids: list[int]) -> list[list[int]]:
 async def sync_folder(
     conn: ImapConnection, index: Index, box: Mailbox, notify_from: datetime | None
 ) -> Mailbox:
+    """Bring ``box`` in step with the server and leave it selected.
+
+    A change made while this runs may be reported only inside the answer to its last command, so
+    that a following IDLE never hears of it: then the folder is read again (a few times at most)."""
+    for _ in range(RETRIES):
+        box, news = await _sync_once(conn, index, box, notify_from)
+        if not news:
+            break
+    return box
+
+
+async def _sync_once(
+    conn: ImapConnection, index: Index, box: Mailbox, notify_from: datetime | None
+) -> tuple[Mailbox, bool]:
     qresync = None
     if box.initialized and box.uid_validity and box.synced_modseq and "QRESYNC" in conn.capabilities:
         qresync = (box.uid_validity, box.synced_modseq)
@@ -55,7 +70,7 @@ async def sync_folder(
     elif box.uid_validity is None:
         box = await index.save_state(box, uid_validity=info.uid_validity)
     if not box.initialized:
-        return await _initial(conn, index, box, info, notify_from)
+        return await _initial(conn, index, box, info, notify_from), False
     return await _incremental(conn, index, box, info, notify_from, used_qresync=qresync is not None)
 
 
@@ -68,7 +83,7 @@ async def _initial(
     items = summary_items(conn)
     for chunk in _batches(todo):
         fetched = await conn.fetch(imapparse.compact_uid_set(chunk), items)
-        await index.insert(box, fetched.messages, notify_from)
+        await index.insert(box, fetched.messages, notify_from, found_at_start=True)
         box = await index.save_state(box)
     stale = known - set(uids)
     if stale:
@@ -89,7 +104,7 @@ async def _incremental(
     info: imapparse.SelectInfo,
     notify_from: datetime | None,
     used_qresync: bool,
-) -> Mailbox:
+) -> tuple[Mailbox, bool]:
     condstore = info.highest_modseq is not None and box.synced_modseq is not None
     unchanged = (
         condstore
@@ -98,11 +113,14 @@ async def _incremental(
         and info.exists == box.messages
     )
     if unchanged and not info.vanished and not info.fetched:
-        return box
+        return box, False
     last_known = (box.uid_next or 1) - 1
+    # A FETCH line without UID is the server reporting, unasked, a change it made after our read.
+    news = False
     if info.uid_next is None or box.uid_next is None or info.uid_next > box.uid_next:
         fetched = await conn.fetch(f"{last_known + 1}:*", summary_items(conn))
         fresh = [m for m in fetched.messages if m.uid is not None and m.uid > last_known]
+        news |= any(m.uid is None for m in fetched.messages)
         await index.insert(box, fresh, notify_from)
     if last_known > 0:
         if used_qresync:
@@ -115,21 +133,27 @@ async def _incremental(
                 f"1:{last_known}", "UID FLAGS MODSEQ", changed_since=box.synced_modseq, vanished=True
             )
             await index.update_flags(box, changed.messages)
+            news |= any(m.uid is None for m in changed.messages)
             if changed.vanished:
                 await index.remove(box, changed.vanished)
         else:
             everything = await conn.fetch(f"1:{last_known}", "UID FLAGS")
             await index.update_flags(box, everything.messages)
+            news |= any(m.uid is None for m in everything.messages)
     box = await index.save_state(box)
     if box.messages != info.exists or not (used_qresync or condstore):
         # Expunges that no VANISHED reported (or no CONDSTORE at all): diff the UID sets.
-        present: set[int] = set(await conn.search("ALL", charset=None)) if info.exists else set()
+        present: set[int] = set()
+        if info.exists:
+            uids, reported = await conn.all_uids()
+            present, news = set(uids), news or reported
         gone = set(await index.known_uids(box)) - present
         if gone:
             await index.remove(box, gone)
-    return await index.save_state(
+    box = await index.save_state(
         box,
         uid_next=info.uid_next,
         highest_modseq=info.highest_modseq,
         synced_modseq=info.highest_modseq,
     )
+    return box, news

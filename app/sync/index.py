@@ -3,21 +3,23 @@ events its change causes, so the index and the change log can never disagree."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from app import events
 from app.db import Database
+from app.mail import specialuse
 from app.mail.imapparse import ListEntry
 from app.mail.types import FetchedMessage
 from app.models import Mailbox, Message
 from app.models.base import utcnow
-from app.sync.entries import flag_columns, list_entry, row_from_fetch
+from app.sync.entries import flag_columns, list_entry, row_from_fetch, without_session_flags
 
 CHUNK = 500
 
@@ -48,10 +50,37 @@ class Index:
         async with self.db.core() as s:
             return await s.get(Mailbox, mailbox_id)
 
-    async def apply_list(self, listed: Sequence[ListEntry], wanted: Iterable[str] | None) -> list[Mailbox]:
-        """Bring the folder list in step with LIST; first listing of an account emits no events."""
+    async def apply_list(
+        self,
+        listed: Sequence[ListEntry],
+        wanted: Iterable[str] | None,
+        explicit_roles: Mapping[str, str] | None = None,
+    ) -> list[Mailbox]:
+        """Bring the folder list in step with LIST; first listing of an account emits no events.
+
+        Roles come from the whole listing (a folder outside ``wanted`` may still hold one)."""
+        roles = specialuse.assign(
+            (specialuse.Folder(e.path, e.delimiter, e.special_use) for e in listed), explicit_roles
+        )
         keep = None if wanted is None else set(wanted) | {"INBOX"}
         entries = {e.path: e for e in listed if keep is None or e.path in keep}
+        first: bool | None = None
+        for attempt in range(3):
+            try:
+                boxes, first = await self._apply_list_once(entries, roles, first)
+                break
+            except IntegrityError:
+                # An API write adopted or created one of these folders between our read and our insert;
+                # the next pass reads it and updates instead of inserting.
+                if attempt == 2:
+                    raise
+        if self._on_change is not None:
+            self._on_change(self.account, None)
+        return boxes
+
+    async def _apply_list_once(
+        self, entries: Mapping[str, ListEntry], roles: Mapping[str, str | None], first: bool | None
+    ) -> tuple[list[Mailbox], bool]:
         async with self.db.core() as s:
             existing = {
                 m.path: m
@@ -59,16 +88,19 @@ class Index:
                     await s.execute(select(Mailbox).where(col(Mailbox.account) == self.account))
                 ).scalars()
             }
-            first = not existing
+            if first is None:
+                first = not existing
             for path, entry in entries.items():
                 box = existing.get(path)
                 if box is None:
                     box = Mailbox(account=self.account, path=path)
                     s.add(box)
                     if not first:
-                        events.record(s, "mailboxNew", self.account, _mailbox_event(entry), path=path)
+                        events.record(
+                            s, "mailboxNew", self.account, _mailbox_event(entry, roles[path]), path=path
+                        )
                 box.delimiter = entry.delimiter
-                box.special_use = entry.special_use
+                box.special_use = roles[path]
                 box.flags = list(entry.flags)
                 box.subscribed = bool(getattr(entry, "subscribed", True))
             for path, box in existing.items():
@@ -79,10 +111,7 @@ class Index:
             rows = await s.execute(
                 select(Mailbox).where(col(Mailbox.account) == self.account).order_by(col(Mailbox.id))
             )
-            boxes = list(rows.scalars())
-        if self._on_change is not None:
-            self._on_change(self.account, None)
-        return boxes
+            return list(rows.scalars()), first
 
     async def reset(self, box: Mailbox, uid_validity: int) -> Mailbox:
         """UIDVALIDITY changed: every indexed message of the folder is gone; start it afresh."""
@@ -113,9 +142,18 @@ class Index:
             return [int(u) for u in result.scalars()]
 
     async def insert(
-        self, box: Mailbox, fetched: Sequence[FetchedMessage], notify_from: datetime | None
+        self,
+        box: Mailbox,
+        fetched: Sequence[FetchedMessage],
+        notify_from: datetime | None,
+        *,
+        found_at_start: bool = False,
     ) -> int:
-        """Add messages; each one received on or after ``notify_from`` gets a messageNew event."""
+        """Add messages; each one received on or after ``notify_from`` gets a messageNew event.
+
+        ``found_at_start``: the messages were already in the folder when it was first indexed.
+        INTERNALDATE has one-second resolution, so one dated in ``notify_from``'s own second may have
+        been there before the account was registered; such mail is not announced."""
         assert box.id is not None and box.uid_validity is not None
         rows = [row_from_fetch(self.account, box.id, fm) for fm in fetched if fm.uid is not None]
         if not rows:
@@ -128,7 +166,9 @@ class Index:
                 notify_from = notify_from.replace(microsecond=0)  # INTERNALDATE has 1 s resolution
                 for row in rows:
                     when = row["internal_date"] or row["date"]
-                    if row["uid"] in added and (when is None or when >= notify_from):
+                    same_second = when is None or when == notify_from
+                    fresh = not found_at_start if same_second else when > notify_from
+                    if row["uid"] in added and fresh:
                         entry = list_entry(_Row(row), box.path, box.special_use, box.uid_validity)
                         events.record(s, "messageNew", self.account, entry, path=box.path)
             await s.commit()
@@ -152,8 +192,8 @@ class Index:
                 )
                 for row_id, uid, flags in current.all():
                     fm = wanted[uid]
-                    new = list(fm.flags or [])
-                    if set(new) == set(flags or []):
+                    new = without_session_flags(list(fm.flags or []))
+                    if set(new) == set(without_session_flags(flags or [])):
                         if fm.modseq is not None:
                             await s.execute(
                                 update(Message).where(col(Message.id) == row_id).values(modseq=fm.modseq)
@@ -227,9 +267,9 @@ class _Row:
         self.__dict__.update(data)
 
 
-def _mailbox_event(entry: ListEntry) -> dict[str, Any]:
+def _mailbox_event(entry: ListEntry, special_use: str | None) -> dict[str, Any]:
     name = entry.path.rsplit(entry.delimiter, 1)[-1] if entry.delimiter else entry.path
-    return {"path": entry.path, "name": name, "specialUse": entry.special_use}
+    return {"path": entry.path, "name": name, "specialUse": special_use}
 
 
 def _flag_event(box: Mailbox, uid: int, old: list[str], new: list[str]) -> dict[str, Any]:

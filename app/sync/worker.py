@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from app import tasking
+from app.mail import specialuse
 from app.mail.imap import AuthenticationFailed, ConnectFailed, ImapConnection, ImapError
 from app.models import Account, AccountState, Mailbox
-from app.services import credentials
+from app.services import account_options, credentials
 from app.services.context import Context
 from app.services.states import IllegalTransition, transition
 from app.sync.folder import sync_folder
@@ -25,6 +28,8 @@ NOTIFY_SPEC = (
     "(SELECTED (MessageNew MessageExpunge FlagChange)) "
     "(PERSONAL (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))"
 )
+STATUS_SWEEP = 2.0  # seconds between STATUS checks of unwatched folders on servers without NOTIFY
+MAX_SUBCONNECTIONS = 20  # IDLE connections per account besides INBOX's (servers cap connections)
 
 
 @dataclass
@@ -60,6 +65,7 @@ class AccountWorker:
         self.backoff = Backoff(base=ctx.settings.reconnect_base, cap=ctx.settings.reconnect_cap)
         self._task: asyncio.Task[None] | None = None
         self._connections: list[ImapConnection] = []
+        self._wakes: list[asyncio.Event] = [self.signals.inbox]
 
     # -- control from the supervisor ---------------------------------------------------------------
     def start(self) -> None:
@@ -76,7 +82,8 @@ class AccountWorker:
 
     def sync_now(self) -> None:
         self.signals.sync.set()
-        self.signals.inbox.set()
+        for wake in self._wakes:
+            wake.set()
 
     @property
     def running(self) -> bool:
@@ -139,28 +146,40 @@ class AccountWorker:
     async def _session(self, account: Account) -> None:
         await self._set_state(S.connecting)
         watcher = await self._open(account, "idle")
+        mismatch = account_options.identity_mismatch(account)
+        if mismatch is not None:  # expectedEmail: logged in, but to another mailbox than meant
+            raise AuthenticationFailed(mismatch, response=mismatch)
         first_time = AccountState(account.state) in (S.init, S.connecting) and account.sync_time is None
         await self._set_state(S.syncing)
         boxes = await self._list(watcher, account)
         notify_from = account.notify_from
-        inbox = next((b for b in boxes if b.path == "INBOX"), None)
         # INBOX first, so the folder people look at is ready first.
         for box in sorted(boxes, key=lambda b: b.path != "INBOX"):
             await sync_folder(watcher, self.index, box, notify_from)
         await self._set_state(S.connected)
         await self.index.mark_initialized(first_time)
         self.backoff.reset()
-        # Real time for every folder: NOTIFY reports changes elsewhere while INBOX is IDLE;
-        # the STATUS poll stays as the safety net (and the only way on servers without NOTIFY).
+        # Real time for every folder: NOTIFY reports changes elsewhere while INBOX is IDLE. Without
+        # NOTIFY, the folders named in ``subconnections`` get IDLE on connections of their own and
+        # the rest a quick STATUS sweep; the LIST poll stays as the safety net either way.
         watcher.on_notify = lambda _lines: self.signals.sync.set()
+        notifying = False
         with contextlib.suppress(ImapError):
-            await watcher.notify(NOTIFY_SPEC)
+            notifying = await watcher.notify(NOTIFY_SPEC)
+        by_path = {b.path: b for b in boxes}
+        watched = {"INBOX": self.signals.inbox}
+        for path in account.subconnections or []:
+            if path in by_path and path not in watched and len(watched) <= MAX_SUBCONNECTIONS:
+                watched[path] = asyncio.Event()
+        self._wakes = list(watched.values())
         poller = await self._open(account, "poll")
         tasks = [
-            asyncio.create_task(self._watch_inbox(watcher, inbox, notify_from)),
-            asyncio.create_task(self._poll_folders(poller, account, notify_from)),
+            asyncio.create_task(self._poll_folders(poller, account, notify_from, set(watched), notifying)),
             asyncio.create_task(self.signals.reconnect.wait()),
         ]
+        for path, wake in watched.items():
+            conn = watcher if path == "INBOX" else await self._open(account, f"sub:{path}")
+            tasks.append(asyncio.create_task(self._watch(conn, by_path.get(path), wake, notify_from)))
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -175,35 +194,67 @@ class AccountWorker:
 
     async def _list(self, conn: ImapConnection, account: Account) -> list[Mailbox]:
         listed = [e for e in await conn.list_folders() if "\\NOSELECT" not in {f.upper() for f in e.flags}]
-        return await self.index.apply_list(listed, account.path)
+        return await self.index.apply_list(listed, account.path, specialuse.overrides(account.imap))
 
-    async def _watch_inbox(self, conn: ImapConnection, inbox: Mailbox | None, notify_from: datetime) -> None:
-        if inbox is None:
+    async def _watch(
+        self, conn: ImapConnection, box: Mailbox | None, wake: asyncio.Event, notify_from: datetime
+    ) -> None:
+        """Keep one folder selected and IDLE on it: its changes are seen as the server pushes them."""
+        if box is None:
             await asyncio.Event().wait()
             return
-        box = inbox
         while True:
             current = await self.index.mailbox(box.id) if box.id is not None else None
-            if current is None:  # INBOX vanished from the index: the LIST poll will notice
+            if current is None:  # the folder vanished from the index: the LIST poll will notice
                 await asyncio.Event().wait()
                 return
-            box = await sync_folder(conn, self.index, current, notify_from)  # leaves INBOX selected
-            await conn.idle(self.signals.inbox)
-            self.signals.inbox.clear()
+            box = await sync_folder(conn, self.index, current, notify_from)  # leaves it selected
+            await conn.idle(wake)
+            wake.clear()
 
-    async def _poll_folders(self, conn: ImapConnection, account: Account, notify_from: datetime) -> None:
-        interval = self.ctx.settings.poll_interval
+    async def _poll_folders(
+        self,
+        conn: ImapConnection,
+        account: Account,
+        notify_from: datetime,
+        watched: set[str],
+        notifying: bool,
+    ) -> None:
+        """LIST every ``poll_interval``; between LISTs, without NOTIFY, STATUS every folder that has
+        no IDLE connection of its own each ``STATUS_SWEEP`` seconds (or longer, so that sweeping
+        never takes more than half the connection's time). STATUS shows no flag changes without
+        CONDSTORE, so then each such folder's flags are also compared every ``imap.resyncDelay``
+        seconds (default ``poll_interval``)."""
+        list_every = self.ctx.settings.poll_interval
+        resync_every = float((account.imap or {}).get("resyncDelay") or list_every)
+        boxes: list[Mailbox] = []
+        listed_at, resynced_at = -math.inf, time.monotonic()  # the session has just synced everything
+        pause = list_every if notifying else min(list_every, STATUS_SWEEP)
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.signals.sync.wait(), interval)
+                await asyncio.wait_for(self.signals.sync.wait(), pause)
+            woken = self.signals.sync.is_set()
             self.signals.sync.clear()
-            boxes = await self._list(conn, account)
+            started = time.monotonic()
+            if woken or started - listed_at >= list_every:
+                boxes, listed_at = await self._list(conn, account), started
+            resync = "CONDSTORE" not in conn.capabilities and started - resynced_at >= resync_every
             for box in boxes:
-                if box.path == "INBOX":
+                if box.path in watched:
                     continue
-                if not box.initialized or await self._changed(conn, box):
-                    await sync_folder(conn, self.index, box, notify_from)
+                current = await self.index.mailbox(box.id) if box.id is not None else None
+                if current is None:
+                    continue
+                if resync or not current.initialized or await self._changed(conn, current):
+                    await sync_folder(conn, self.index, current, notify_from)
                     await conn.unselect()
+            if resync:
+                resynced_at = started
+            if notifying:
+                pause = list_every
+            else:
+                pause = min(list_every, max(STATUS_SWEEP, time.monotonic() - started))
+            pause = max(0.0, min(pause, listed_at + list_every - time.monotonic()))
 
     async def _changed(self, conn: ImapConnection, box: Mailbox) -> bool:
         status = await conn.status(box.path)
