@@ -12,7 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 
+from app.mail.compose import InvalidMessage
 from app.services.errors import InvalidRequest, RateLimited, ServiceError
 
 log = logging.getLogger(__name__)
@@ -82,12 +84,34 @@ async def service_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.message, exc.code, exc.details, headers)
 
 
-async def http_error(_request: Request, exc: Exception) -> Response:
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path: each endpoint is its own route, so the
+    405 Starlette raises names only the first route that matched the path."""
+    found = {"OPTIONS"}
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            found |= route.methods
+    return sorted(found, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=headers)
     message = {404: "Route not found", 405: "Method not allowed for this route"}.get(
         exc.status_code, HTTPStatus(exc.status_code).phrase
     )
-    return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
+    return error_response(exc.status_code, message, headers=headers)
+
+
+async def invalid_message(_request: Request, exc: Exception) -> Response:
+    return error_response(400, f"The message cannot be built: {exc}", "InvalidRequest")
 
 
 async def database_error(_request: Request, exc: Exception) -> Response:
@@ -108,6 +132,7 @@ async def unexpected_error(_request: Request, exc: Exception) -> Response:
 
 HANDLERS: dict[Any, Any] = {
     ServiceError: service_error,
+    InvalidMessage: invalid_message,
     HTTPException: http_error,
     SQLAlchemyError: database_error,
     OSError: network_error,

@@ -91,6 +91,8 @@ def build(endpoints: list[Endpoint]) -> dict[str, Any]:
             op["security"] = [{"bearerAuth": []}, {"accessToken": []}]
         if ep.body is not None:
             codes |= {400, 413, 415}
+        if params:  # path and query values are validated too (NUL characters, formats, ranges)
+            codes.add(400)
         error_schema = {"application/json": {"schema": ref(ErrorResponse, "serialization")}}
         for code in sorted(codes):
             responses[str(code)] = {"description": ERROR_TEXT.get(code, "Error"), "content": error_schema}

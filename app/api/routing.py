@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -104,6 +104,15 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def decode_json(raw: bytes | str) -> Any:
+    """Strict JSON: bad UTF-8, lone surrogates, NaN and nesting deeper than any real request
+    (the parser stops at 200 levels, long before the interpreter's recursion limit) are 400s."""
+    try:
+        return from_json(raw, allow_inf_nan=False)
+    except ValueError as exc:
+        raise InvalidRequest("Request body is not valid JSON", details={"body": str(exc)}) from None
+
+
 async def parse_body(request: Request, model: type[BaseModel], limit: int) -> BaseModel:
     raw = await read_body(request, limit)
     if not raw.strip():
@@ -112,10 +121,7 @@ async def parse_body(request: Request, model: type[BaseModel], limit: int) -> Ba
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media not in JSON_TYPES and not media.endswith("+json"):
             raise UnsupportedMediaType(f"Send the request body as application/json, not {media or 'untyped'}")
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidRequest("Request body is not valid JSON", details={"body": str(exc)}) from None
+        data = decode_json(raw)
         if b"\\u0000" in raw.lower():  # no database stores NUL in text; refuse it up front
             raise InvalidRequest(
                 "Strings may not contain NUL characters", details={"body": "contains \\u0000"}

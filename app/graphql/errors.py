@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.errors import field_errors
+from app.mail.compose import InvalidMessage
 
 log = logging.getLogger("mailgate.graphql")
 
@@ -28,6 +29,8 @@ def describe(exc: BaseException | None) -> tuple[str, dict[str, Any]] | None:
         if exc.details:
             extensions["details"] = exc.details
         return exc.message, extensions
+    if isinstance(exc, InvalidMessage):
+        return f"The message cannot be built: {exc}", {"code": "InvalidRequest", "statusCode": 400}
     if isinstance(exc, ValidationError):
         return "Invalid input", {
             "code": "InvalidRequest",

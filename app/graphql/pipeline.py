@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, parse
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
 
 from app.graphql.errors import shape
@@ -63,6 +63,23 @@ def verdict(query: str) -> list[GraphQLError] | None:
 
 
 _seen: set[str] = set()
+
+#: The GraphQL spec: with several operations in a document, the request must name one.
+AMBIGUOUS = GraphQLError(
+    "The document has several operations: say which one to run with operationName",
+    extensions={"code": "GRAPHQL_VALIDATION_FAILED", "statusCode": 400},
+)
+
+
+def ambiguous(query: str, operation_name: str | None) -> bool:
+    """Several operations and no name saying which to run (strawberry would run the first)."""
+    if operation_name is not None or query.count("{") < 2:
+        return False
+    try:
+        document = _parse(query)
+    except GraphQLError:
+        return False  # the ordinary path reports the syntax error
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1
 
 
 def _shape_all(result: Any) -> None:

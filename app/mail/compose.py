@@ -58,25 +58,30 @@ class _IdListHeader(UnstructuredHeader):
 
 
 _registry = HeaderRegistry()
-for _name in ("in-reply-to", "references"):  # the registry mixes BaseHeader in
+# List-Unsubscribe (RFC 2369) likewise: its URLs must stay readable, never encoded-words.
+for _name in ("in-reply-to", "references", "list-unsubscribe"):  # the registry mixes BaseHeader in
     _registry.map_to_type(_name, cast("type[BaseHeader]", _IdListHeader))
 # 7bit: text bodies get quoted-printable or base64, so only an attached message is ever 8-bit.
 POLICY = SMTP.clone(header_factory=_registry, cte_type="7bit")
 
 
+class InvalidMessage(ValueError):
+    """Input that would corrupt the message or inject headers: the caller's mistake, never ours."""
+
+
 def _check_line(field: str, value: str) -> str:
     if _LINEBREAK.search(value):
-        raise ValueError(f"{field} must not contain line breaks")
+        raise InvalidMessage(f"{field} must not contain line breaks")
     return value
 
 
 def _put(msg: EmailMessage, name: str, value: Any) -> None:
     try:
         msg[name] = value
-    except ValueError:
+    except InvalidMessage:
         raise
     except Exception as exc:  # header classes raise defects and parse errors on odd input
-        raise ValueError(f"Invalid {name} header: {exc}") from exc
+        raise InvalidMessage(f"Invalid {name} header: {exc}") from exc
 
 
 def _address(entry: Mapping[str, Any], field: str) -> Address | None:
@@ -89,11 +94,11 @@ def _address(entry: Mapping[str, Any], field: str) -> Address | None:
         try:
             addr = f"{local}@{domain.encode('idna').decode('ascii')}"
         except UnicodeError as exc:
-            raise ValueError(f"Invalid {field} address: {addr!r}") from exc
+            raise InvalidMessage(f"Invalid {field} address: {addr!r}") from exc
     try:
         return Address(name, addr_spec=addr)
     except Exception as exc:
-        raise ValueError(f"Invalid {field} address: {addr!r}") from exc
+        raise InvalidMessage(f"Invalid {field} address: {addr!r}") from exc
 
 
 def _addresses(entries: Sequence[Mapping[str, Any]], field: str) -> list[Address]:
@@ -103,12 +108,12 @@ def _addresses(entries: Sequence[Mapping[str, Any]], field: str) -> list[Address
 def _msg_id(value: str, field: str) -> str:
     value = _check_line(field, value).strip().strip("<>").strip()
     if not value or any(c.isspace() or c in "<>" for c in value):
-        raise ValueError(f"Invalid {field}: {value!r}")
+        raise InvalidMessage(f"Invalid {field}: {value!r}")
     return f"<{value}>"
 
 
 def new_message_id(given: str | None, domain: str) -> str:
-    """``given`` as ``<id>`` (ValueError if it is not one), or a new one in ``domain``."""
+    """``given`` as ``<id>`` (InvalidMessage if it is not one), or a new one in ``domain``."""
     return _msg_id(given, "Message-ID") if given else make_msgid(domain=domain)
 
 
@@ -129,7 +134,7 @@ def build(
     date: datetime | None = None,
     domain: str = "mailgate.local",
 ) -> bytes:
-    """A complete message; raises ValueError on input that would corrupt or inject headers.
+    """A complete message; raises InvalidMessage on input that would corrupt or inject headers.
 
     Bcc is deliberately not a parameter: blind recipients belong in the SMTP envelope only.
     """
@@ -150,7 +155,7 @@ def build(
     owned = {"in-reply-to": in_reply_to, "references": references, "reply-to": reply_to}
     for name, value in (headers or {}).items():
         if not _FIELD_NAME.fullmatch(name):
-            raise ValueError(f"Invalid header name: {name!r}")
+            raise InvalidMessage(f"Invalid header name: {name!r}")
         lower = name.lower()
         if lower in _STRUCTURAL or lower.startswith("content-") or owned.get(lower):
             continue
@@ -192,10 +197,10 @@ def _part(att: Attachment) -> MIMEPart:
         guessed, encoding = mimetypes.guess_type(filename or "", strict=False)
         ctype = guessed if guessed and not encoding else "application/octet-stream"
     if not _CONTENT_TYPE.fullmatch(ctype):
-        raise ValueError(f"Invalid attachment content type: {att.content_type!r}")
+        raise InvalidMessage(f"Invalid attachment content type: {att.content_type!r}")
     disposition = (att.disposition or ("inline" if att.cid else "attachment")).lower()
     if disposition not in ("inline", "attachment"):
-        raise ValueError(f"Invalid attachment disposition: {att.disposition!r}")
+        raise InvalidMessage(f"Invalid attachment disposition: {att.disposition!r}")
     cid = _msg_id(att.cid, "Attachment cid") if att.cid else None
     part = MIMEPart(policy=POLICY)
     if ctype == "message/rfc822" and (source := _rfc822_source(att.content)) is not None:
