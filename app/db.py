@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,6 +42,43 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
+class _Turns:
+    """A lock handed over first come, first served, except that express waiters go first."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (deque(), deque())
+
+    @asynccontextmanager
+    async def turn(self, express: bool) -> AsyncIterator[None]:
+        if self._held:
+            queue = self._waiting[0 if express else 1]
+            waiter = asyncio.get_running_loop().create_future()
+            queue.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._pass()  # cancelled just after being handed the turn: hand it on
+                with contextlib.suppress(ValueError):
+                    queue.remove(waiter)
+                raise
+        self._held = True
+        try:
+            yield
+        finally:
+            self._pass()
+
+    def _pass(self) -> None:
+        for queue in self._waiting:
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # stays held: handed over
+                    return
+        self._held = False
+
+
 class Database:
     """One engine and its session factory; every service call gets a session from here."""
 
@@ -49,7 +88,7 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._core = async_sessionmaker(self.engine, class_=CoreSession, expire_on_commit=False)
         self._serialize_writes = url.startswith("sqlite")
-        self._write_lock = asyncio.Lock()
+        self._turns = _Turns()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -63,15 +102,17 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def writer(self) -> AsyncIterator[CoreSession]:
+    async def writer(self, express: bool = False) -> AsyncIterator[CoreSession]:
         """A session for a short write transaction on a hot path. On SQLite these take turns in
         the process instead of in SQLite's busy handler, which is unfair under load: with dozens
-        of writers polling for the lock, one could starve past the busy timeout. Never nest."""
+        of writers polling for the lock, one could starve past the busy timeout. ``express``
+        writers go before every waiting one: for a record that must land before the process may
+        die (an SMTP server's acceptance of a message). Never nest."""
         if not self._serialize_writes:
             async with self._core() as session:
                 yield session
             return
-        async with self._write_lock, self._core() as session:
+        async with self._turns.turn(express), self._core() as session:
             yield session
 
     async def ping(self) -> bool:

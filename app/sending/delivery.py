@@ -4,10 +4,14 @@ transaction so that a crash never leads to a silent resend.
     queued ──claim──▶ processing ──250──▶ smtp-completed ──copy, flag──▶ sent
                          │ 4xx / network ──▶ queued (later)     5xx / last attempt ──▶ failed
 
-``processing`` is committed before the first byte goes to the server and ``smtp-completed``
-(with the ``messageSent`` event) right after its final reply. The one window left is between the
-server's 250 and that commit: a process dying exactly there leaves ``processing`` behind, and the
-dispatcher resends it, recording a ``messageDeliveryError`` with ``errorCode: EINTERRUPTED`` first."""
+``processing`` is committed before the first byte goes to the server, naming the process that
+sends, and ``smtp-completed`` (with the ``messageSent`` event) as soon as the server's final reply
+is in: before QUIT, in an express write that goes before every other waiting one. The one window
+left is between the server's 250 and that commit (milliseconds, see the README): a process
+dying exactly there leaves ``processing`` behind, and the dispatcher resends it, recording a
+``messageDeliveryError`` with ``errorCode: EINTERRUPTED`` first. Resending rather than holding
+such a message keeps everything that was certainly not accepted (a crash during connect, the
+envelope or the upload) going out without anyone's help."""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ from app.models import Account, Message, OutboxItem, Progress
 from app.models.base import utcnow
 from app.schemas.common import iso
 from app.schemas.messages import FlagChanges
-from app.services import accounts, credentials, messages
+from app.services import accounts, credentials, gateways, leases, messages
 from app.services.context import Context
 from app.services.errors import AccountNotFound, ServiceError
 from app.services.mailaccess import find_mailbox
@@ -57,6 +61,7 @@ class Job:
     attempts: int
     sent_copy: dict[str, Any] | None
     reference: dict[str, Any] | None
+    options: dict[str, Any] | None  # gateway, dsn, localAddress
 
     @classmethod
     def of(cls, row: Any) -> Job:
@@ -82,31 +87,68 @@ async def run(ctx: Context, queue_id: str, claim: str) -> str:
     if item.state == Progress.smtp_completed:  # sent before an interruption: only the follow-up is left
         return await _finish(ctx, item, claim)
     account = await _account(ctx, item.account)
+    follow_up = item.sent_copy is not None or item.reference is not None
+    outcome: list[bool] = []  # once the server accepted: whether that was recorded
+
     try:
-        if account is None or not account.has_smtp:
-            raise SmtpFailure("The account has no SMTP settings", "ENOSMTP", None, True)
-        cfg = credentials.reveal(account.smtp, ctx.cipher) or {}
-        assert item.raw is not None
-        result = await asyncio.wait_for(
-            smtp.send(
+        async with asyncio.timeout(attempt_span(ctx).total_seconds() - 30) as deadline:
+
+            async def accepted(result: SmtpResult) -> None:
+                deadline.reschedule(None)  # the server has it: recording that must not be cut off
+                outcome.append(False)
+                outcome[0] = await _completed(ctx, item, claim, result, final=not follow_up)
+
+            cfg = await _smtp_settings(ctx, account, item.options or {})
+            assert item.raw is not None
+            await smtp.send(
                 cfg,
                 item.envelope.get("from") or "",
                 item.envelope.get("to") or [],
                 item.raw,
                 timeout=ctx.settings.smtp_timeout,
-            ),
-            attempt_span(ctx).total_seconds() - 30,
-        )
+                accepted=accepted,
+            )
     except SmtpFailure as exc:
+        await _gateway_used(ctx, item, exc)
         return await _failed(ctx, item, claim, exc)
     except TimeoutError:
+        if outcome:  # raised while recording an accepted message: not an SMTP failure
+            raise
         return await _failed(
             ctx, item, claim, SmtpFailure("SMTP transaction timed out", "ETIMEDOUT", None, False)
         )
-    follow_up = item.sent_copy is not None or item.reference is not None
-    if not await _completed(ctx, item, claim, result, final=not follow_up):
+    await _gateway_used(ctx, item, None)
+    if not outcome or not outcome[0]:
         return "stale"
     return await _finish(ctx, item, claim) if follow_up else Progress.sent.value
+
+
+async def _smtp_settings(ctx: Context, account: Account | None, options: dict[str, Any]) -> dict[str, Any]:
+    """The account's SMTP server or the gateway the message names, with its DSN parameters and
+    local address for :mod:`app.mail.smtp`."""
+    if options.get("gateway"):
+        cfg = await gateways.smtp_settings(ctx, options["gateway"])
+        if cfg is None:
+            raise SmtpFailure(f"The gateway {options['gateway']} no longer exists", "EGATEWAY", None, True)
+    elif account is None or not account.has_smtp:
+        raise SmtpFailure("The account has no SMTP settings", "ENOSMTP", None, True)
+    else:
+        cfg = credentials.reveal(account.smtp, ctx.cipher) or {}
+    return {**cfg, **{key: options[key] for key in ("dsn", "localAddress") if options.get(key)}}
+
+
+async def _gateway_used(ctx: Context, item: Job, failure: SmtpFailure | None) -> None:
+    """A gateway's delivery count, or its last error."""
+    gateway = (item.options or {}).get("gateway")
+    if not gateway:
+        return
+    error = None
+    if failure is not None:
+        error = {"response": failure.message, "responseCode": failure.response_code, "code": failure.code}
+    try:
+        await gateways.record_use(ctx, gateway, error)
+    except Exception:  # statistics only: never the reason a send is retried
+        log.exception("outbox %s: gateway statistics not updated", item.id)
 
 
 async def _start(ctx: Context, queue_id: str, claim: str) -> Job | None:
@@ -123,6 +165,7 @@ async def _start(ctx: Context, queue_id: str, claim: str) -> Job | None:
             .values(
                 state=case((C.state == Progress.queued.value, Progress.processing.value), else_=C.state),
                 claimed_until=now + attempt_span(ctx),
+                sender=leases.process_id(),
                 updated=now,
             )
             .returning(*(C[f.name] for f in fields(Job)))
@@ -156,7 +199,7 @@ async def _completed(ctx: Context, item: Job, claim: str, result: SmtpResult, fi
     }
     if final:
         values.update(state=Progress.sent, raw=None, claim=None, claimed_until=None)
-    async with ctx.db.writer() as s:
+    async with ctx.db.writer(express=True) as s:
         done = await s.execute(
             update(OUTBOX).where(*_still_ours(item.id, claim, Progress.processing)).values(**values)
         )

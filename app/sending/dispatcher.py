@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -57,16 +58,18 @@ class OutboxDispatcher(leases.Singleton):
         self.send = send
         self.max_in_flight = max_in_flight
         self._last_purge = self._last_recover = float("-inf")
+        self._leading = False
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             delay = self.tick
             try:
-                if await self._lead():
-                    if loop.time() - self._last_recover > RECOVER_EVERY:
+                leading, self._leading = self._leading, await self._lead()
+                if self._leading:
+                    if not leading or loop.time() - self._last_recover > RECOVER_EVERY:
                         self._last_recover = loop.time()
-                        await self.recover()
+                        await self.recover(takeover=not leading)
                     delay = min(delay, await self.schedule())
                     if loop.time() - self._last_purge > 600:
                         self._last_purge = loop.time()
@@ -79,27 +82,50 @@ class OutboxDispatcher(leases.Singleton):
             # Many completions wake it in a burst; one pass a little later serves them all.
             await asyncio.sleep(MIN_PASS_INTERVAL)
 
-    async def recover(self) -> int:
+    async def recover(self, takeover: bool = False) -> int:
         """Attempts whose process died while talking to the server: count them as failed attempts,
-        with a trace, and let them be retried (at least once beats never)."""
+        with a trace, and let them be retried (at least once beats never). A process on this host
+        that is provably dead is not waited for; others are once their claim ran out. On
+        ``takeover`` (this process just became the dispatcher) hand-overs claimed by a dead
+        process but not started are freed too, so they go out now rather than after PICKUP."""
         o = OutboxItem
         now = utcnow()
+        local = col(o.sender).startswith(f"{socket.gethostname()}:", autoescape=True)
         async with self.ctx.db.writer() as s:
-            rows = list(
-                (
-                    await s.execute(
-                        select(o)
-                        .where(col(o.state) == Progress.processing, col(o.claimed_until) < now)
-                        .limit(100)
+            rows = (
+                await s.execute(
+                    select(o)
+                    .where(
+                        col(o.state) == Progress.processing,
+                        or_(col(o.claimed_until) < now, local),
                     )
-                ).scalars()
-            )
-            for item in rows:
+                    .limit(500)
+                )
+            ).scalars()
+            dead = [i for i in rows if i.claimed_until is None or i.claimed_until < now or _gone(i.sender)]
+            for item in dead[:100]:
                 log.warning("outbox %s: attempt interrupted; it will be retried", item.id)
                 failure = SmtpFailure(INTERRUPTED, "EINTERRUPTED", None, False)
                 await delivery.record_failure(self.ctx, s, delivery.Job.of(item), failure, claim=None)
+            if takeover:
+                claimed = (
+                    await s.execute(
+                        select(col(o.id), col(o.claim), col(o.sender)).where(
+                            col(o.state).in_([Progress.queued, Progress.smtp_completed]),
+                            col(o.claimed_until) >= now,
+                            local,
+                        )
+                    )
+                ).all()
+                for queue_id, claim, sender in claimed:
+                    if _gone(sender):
+                        await s.execute(
+                            update(o)
+                            .where(col(o.id) == queue_id, col(o.claim) == claim, col(o.sender) == sender)
+                            .values(claim=None, claimed_until=None)
+                        )
             await s.commit()
-        return len(rows)
+        return len(dead[:100])
 
     async def schedule(self) -> float:
         """Claim and hand over what is due; returns seconds until the next scheduled message."""
@@ -150,6 +176,10 @@ class OutboxDispatcher(leases.Singleton):
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def _gone(sender: str | None) -> bool:
+    return sender is not None and leases.gone(sender)
+
+
 async def _claim(s: AsyncSession, now: datetime, token: str, limit: int) -> list[str]:
     """Claim up to ``limit`` due messages (oldest due first) in the caller's transaction."""
     o = OutboxItem
@@ -163,7 +193,9 @@ async def _claim(s: AsyncSession, now: datetime, token: str, limit: int) -> list
     if not ids:
         return []
     await s.execute(
-        update(o).where(col(o.id).in_(ids), ready, free).values(claim=token, claimed_until=now + PICKUP)
+        update(o)
+        .where(col(o.id).in_(ids), ready, free)
+        .values(claim=token, claimed_until=now + PICKUP, sender=leases.process_id())
     )
     return list(
         (await s.execute(select(col(o.id)).where(col(o.id).in_(ids), col(o.claim) == token))).scalars()

@@ -1,14 +1,20 @@
 """Named leases in the database: how one process among many is elected to run a singleton
-(the webhook dispatcher, the outbox dispatcher)."""
+(the webhook dispatcher, the outbox dispatcher).
+
+Holders are named after their process (host, pid and the pid's start time), so a successor on the
+same host can tell a holder that died (``kill -9``, OOM) from one that is merely slow, and take
+over at once instead of waiting for the lease to run out."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import socket
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import or_, update
 from sqlmodel import col
@@ -18,27 +24,74 @@ from app.models import Lease
 from app.models.base import utcnow
 from app.services.context import Context
 
+log = logging.getLogger(__name__)
+
+
+_identity: tuple[int, str] | None = None
+
+
+def _started(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot), which tells a reused pid from the original;
+    None where there is no /proc or no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the command name before it may hold spaces
+
+
+def process_id() -> str:
+    """``host:pid:start`` of this process, worked out again after a fork."""
+    global _identity
+    pid = os.getpid()
+    if _identity is None or _identity[0] != pid:
+        _identity = (pid, f"{socket.gethostname()}:{pid}:{_started(pid) or '-'}")
+    return _identity[1]
+
+
+def gone(holder: str) -> bool:
+    """Whether the process named at the start of ``holder`` (see :func:`process_id`) provably no
+    longer runs: only a process on this host can be checked; anything else counts as alive."""
+    host, pid_text, start = ([*holder.split(":", 3), "", ""])[:3]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    if [host, pid_text, start] == process_id().split(":"):
+        return False  # this very process
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        pass
+    now_started = _started(pid)
+    return start != "-" and now_started is not None and now_started != start  # the pid was reused
+
 
 async def hold(ctx: Context, name: str, owner: str) -> bool:
     """Take or renew the lease; False while another live owner holds it."""
     now = utcnow()
     expires = now + timedelta(seconds=ctx.settings.lease_seconds)
     async with ctx.db.core() as s:
-        if await s.get(Lease, name) is None:
+        lease = await s.get(Lease, name)
+        if lease is None:
             s.add(Lease(name=name))
             with contextlib.suppress(Exception):  # another process created it first
                 await s.commit()
+        holder = lease.owner if lease is not None else None
+    free = [col(Lease.owner).is_(None), col(Lease.owner) == owner, col(Lease.expires) < now]
+    dead = holder is not None and holder != owner and gone(holder)
+    if dead:
+        free.append(col(Lease.owner) == holder)
     async with ctx.db.core() as s:
         result = await s.execute(
-            update(Lease)
-            .where(
-                col(Lease.name) == name,
-                or_(col(Lease.owner).is_(None), col(Lease.owner) == owner, col(Lease.expires) < now),
-            )
-            .values(owner=owner, expires=expires)
+            update(Lease).where(col(Lease.name) == name, or_(*free)).values(owner=owner, expires=expires)
         )
         await s.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        taken = bool(result.rowcount)  # type: ignore[attr-defined]
+    if taken and dead:
+        log.warning("lease %s taken over from %s, which is no longer running", name, holder)
+    return taken
 
 
 async def release(ctx: Context, name: str, owner: str) -> None:
@@ -60,7 +113,7 @@ class Singleton:
 
     def __init__(self, ctx: Context, owner: str | None = None, tick: float = 1.0) -> None:
         self.ctx = ctx
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.owner = owner or f"{process_id()}:{secrets.token_hex(3)}"
         self.tick = tick
         self._task: asyncio.Task[None] | None = None
         self._held_until = 0.0  # loop time until which the lease needs no renewing

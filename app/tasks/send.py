@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+
+from taskiq import InMemoryBroker
 
 from app.sending import delivery
 from app.services.context import Context
 from app.tasks.broker import broker
 
 log = logging.getLogger(__name__)
+DRAIN = 10.0  # seconds a graceful stop waits for attempts under way (process managers kill at ~10 s)
 
 
 @broker.task(task_name="outbox.send")
@@ -26,3 +31,14 @@ async def send(queue_id: str, claim: str) -> None:
 async def kick(queue_id: str, claim: str) -> None:
     """The dispatcher's way to hand over a due message."""
     await send.kiq(queue_id, claim)
+
+
+async def drain(patience: float = DRAIN) -> None:
+    """On a graceful stop, let the attempts under way in this process finish rather than cut them
+    off mid-transaction: one cut between the server's acceptance and its record would be resent.
+    Called after the dispatcher stopped, so nothing new starts meanwhile."""
+    if isinstance(broker, InMemoryBroker):
+        log.info("letting attempts under way finish (at most %.0f s)", patience)
+        with contextlib.suppress(TimeoutError):
+            # shielded: running out of patience must not cancel the attempts themselves
+            await asyncio.wait_for(asyncio.shield(broker.wait_all()), patience)
