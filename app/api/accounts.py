@@ -6,6 +6,8 @@ from app.api.routing import Call, Router
 from app.schemas.accounts import (
     AccountCreate,
     AccountDeleted,
+    AccountDeleteQuery,
+    AccountGetQuery,
     AccountInfo,
     AccountList,
     AccountListQuery,
@@ -19,7 +21,8 @@ from app.schemas.accounts import (
     VerifyInput,
     VerifyResult,
 )
-from app.services import accounts, verify
+from app.services import accounts, quota, verify
+from app.services.mailaccess import AccountUnavailable
 
 router = Router()
 TAG = "Accounts"
@@ -37,10 +40,18 @@ async def list_accounts(call: Call) -> AccountList:
     return await accounts.list_accounts(call.ctx, call.principal, call.query)
 
 
-@router.get("/v1/account/{account}", response=AccountInfo, tag=TAG, errors=(403, 404))
+@router.get(
+    "/v1/account/{account}", query=AccountGetQuery, response=AccountInfo, tag=TAG, errors=(400, 403, 404)
+)
 async def get_account(call: Call) -> AccountInfo:
-    """Account details; secrets are masked."""
-    return await accounts.get_account(call.ctx, call.principal, call.path("account"))
+    """Account details; secrets are masked. ``?quota=true`` asks the IMAP server for the quota."""
+    found = await accounts.get_account(call.ctx, call.principal, call.path("account"))
+    if call.query.quota:
+        try:
+            found.quota = await quota.account_quota(call.ctx, call.principal, found.account)
+        except AccountUnavailable:  # offline or IMAP-less: no quota to report, the rest still is
+            found.quota = None
+    return found
 
 
 @router.put(
@@ -52,9 +63,16 @@ async def update_account(call: Call) -> AccountUpdated:
     return AccountUpdated(account=account)
 
 
-@router.delete("/v1/account/{account}", response=AccountDeleted, tag=TAG, errors=(403, 404))
+@router.delete(
+    "/v1/account/{account}",
+    query=AccountDeleteQuery,
+    response=AccountDeleted,
+    tag=TAG,
+    errors=(400, 403, 404),
+)
 async def delete_account(call: Call) -> AccountDeleted:
-    """Remove an account, stop its sync and revoke its tokens."""
+    """Remove an account, stop its sync and revoke its tokens (``?revoke`` is accepted; the
+    account's tokens are revoked whatever it says)."""
     return await accounts.delete_account(call.ctx, call.principal, call.path("account"))
 
 

@@ -7,6 +7,7 @@ from collections import deque
 
 from starlette.requests import HTTPConnection
 
+from app.api import session
 from app.services import tokens
 from app.services.context import Context
 from app.services.errors import AuthenticationRequired, RateLimited
@@ -55,16 +56,32 @@ def presented_token(conn: HTTPConnection) -> str | None:
 
 async def authenticate(conn: HTTPConnection, ctx: Context, limiter: FailureLimiter) -> Principal:
     ip = conn.client.host if conn.client else "unknown"
-    return await authenticate_token(presented_token(conn), ip, ctx, limiter)
+    seen = tokens.Request(ip=ip, referrer=conn.headers.get("referer"), path=conn.url.path)
+    if conn.scope["type"] == "http":
+        seen = tokens.Request(ip=ip, referrer=seen.referrer, method=conn.scope.get("method"), path=seen.path)
+    token = presented_token(conn)
+    if token is None and (by_session := await session.principal(ctx, conn)) is not None:
+        return by_session  # the admin UI's cookie
+    return await authenticate_token(token, ip, ctx, limiter, seen)
 
 
-async def authenticate_token(token: str | None, ip: str, ctx: Context, limiter: FailureLimiter) -> Principal:
-    """The one token check, for headers, query strings and websocket ``connection_init`` alike."""
+async def authenticate_token(
+    token: str | None,
+    ip: str,
+    ctx: Context,
+    limiter: FailureLimiter,
+    seen: tokens.Request | None = None,
+) -> Principal:
+    """The one token check, for headers, query strings and websocket ``connection_init`` alike.
+
+    A valid token is never refused: the limiter sees only failures, so clients that share an
+    address (a proxy, a NAT) cannot lock each other out by guessing. Checking first costs one
+    primary-key lookup of a well-formed token (malformed ones are refused without a query)."""
+    principal = await tokens.authenticate(ctx, token, ip, seen) if token is not None else None
+    if principal is not None:
+        return principal
     limiter.check(ip)
     if token is None:
         raise AuthenticationRequired("Authentication required: send 'Authorization: Bearer <token>'")
-    principal = await tokens.authenticate(ctx, token, ip)
-    if principal is None:
-        limiter.fail(ip)
-        raise AuthenticationRequired("Invalid or revoked access token")
-    return principal
+    limiter.fail(ip)
+    raise AuthenticationRequired("Invalid or revoked access token")

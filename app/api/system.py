@@ -6,7 +6,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from app import __version__
 from app.api.routing import Call, Router
-from app.schemas.system import Health, Stats
+from app.schemas.system import Health, Stats, StatsQuery
 from app.services import stats as stats_service
 from app.tasks import broker as tasks_broker
 
@@ -30,7 +30,7 @@ async def health(call: Call) -> Response:
     )
 
 
-@router.get("/v1/stats", response=Stats, tag=TAG, errors=(403,))
+@router.get("/v1/stats", query=StatsQuery, response=Stats, tag=TAG, errors=(400, 403))
 async def stats(call: Call) -> Stats:
     """Accounts by connection state, outbox entries by progress, and the version."""
     return await stats_service.overview(call.ctx, call.principal)

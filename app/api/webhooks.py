@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
+from pydantic import ConfigDict, create_model
 from pydantic_core import to_json
 from starlette.responses import Response, StreamingResponse
 
 from app.api.routing import Call, Router
-from app.schemas.settings import SettingsOut, SettingsUpdate, SettingsUpdated
+from app.schemas.common import Output
+from app.schemas.settings import SettingsOut, SettingsQuery, SettingsUpdate, SettingsUpdated
 from app.schemas.webhooks import ChangesQuery, Delivery, DeliveryList, DeliveryQuery
 from app.services import changes, settings, webhooks
 from app.services.errors import InvalidRequest
@@ -17,10 +20,24 @@ router = Router()
 KEEPALIVE = 15.0
 
 
-@router.get("/v1/settings", response=SettingsOut, tag="Settings", errors=(403,))
-async def get_settings(call: Call) -> SettingsOut:
-    """Instance settings (system tokens only); secrets are masked."""
-    return await settings.get_settings(call.ctx, call.principal)
+def _nothing_required(schema: dict[str, Any]) -> None:
+    schema.pop("required", None)
+
+
+class _Picked(Output):
+    model_config = ConfigDict(json_schema_extra=_nothing_required)
+
+
+#: What GET /v1/settings documents: ``?key=true`` picks keys, so no key is always present.
+SettingsPicked = create_model("SettingsPicked", __base__=(SettingsOut, _Picked))
+
+
+@router.get("/v1/settings", query=SettingsQuery, response=SettingsPicked, tag="Settings", errors=(400, 403))
+async def get_settings(call: Call) -> Response:
+    """Instance settings (system tokens only); secrets are masked. ``?key=true`` picks keys."""
+    found = await settings.get_settings(call.ctx, call.principal)
+    keys = settings.selected_keys(call.query)
+    return Response(found.model_dump_json(include=keys), media_type="application/json")
 
 
 @router.post("/v1/settings", body=SettingsUpdate, response=SettingsUpdated, tag="Settings", errors=(400, 403))

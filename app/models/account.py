@@ -37,7 +37,12 @@ class Account(SQLModel, table=True):
     notify_from: datetime = Field(default_factory=utcnow)
     webhooks: str | None = Field(default=None, max_length=2048)
     path: list[str] | None = Field(default=None, sa_column=json_column())
+    # Folders that get their own IDLE connection, besides INBOX.
+    subconnections: list[str] | None = Field(default=None, sa_column=json_column())
     copy_sent: bool | None = Field(default=None)
+    # EmailEngine account fields without a column of their own: expectedEmail, smtpEhloName,
+    # webhooksCustomHeaders, and the accepted-but-ignored ones (proxy, logs, imapIndexer...).
+    options: dict[str, Any] | None = Field(default=None, sa_column=json_column())
     locale: str | None = Field(default=None, max_length=32)
     tz: str | None = Field(default=None, max_length=64)
     sync_time: datetime | None = Field(default=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
@@ -19,3 +20,10 @@ class Token(SQLModel, table=True):
     created: datetime = Field(default_factory=utcnow)
     last_used: datetime | None = Field(default=None)
     last_ip: str | None = Field(default=None, max_length=64)
+    expires: datetime | None = Field(default=None)  # refused from then on
+    # {"addresses": [CIDR...], "referrers": [glob...], "rateLimit": {...}}: enforced by auth (not rateLimit)
+    restrictions: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    # As given at creation, returned as is: {"metadata", "ip", "remoteAddress", "permissions"}
+    details: dict[str, Any] | None = Field(default=None, sa_column=json_column())
+    # The most recent uses and refusals, newest last, at most ACCESS_LOG_SIZE entries.
+    access_log: list[dict[str, Any]] | None = Field(default=None, sa_column=json_column())

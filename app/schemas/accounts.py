@@ -6,10 +6,22 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from app.mail import tls
 from app.models.account import AccountState
-from app.schemas.common import Output, PageQuery, StrictInput
+from app.schemas.common import Output, PageQuery, QueryInput, StrictInput
+from app.schemas.documented import (
+    Counters,
+    Headers,
+    Imap,
+    LastError,
+    OAuth2,
+    OutlookSubscription,
+    Smtp,
+    SmtpStatus,
+    SyncError,
+)
 
 ACCOUNT_ID_RE = re.compile(r"^[^\x00-\x1f\x7f/]{1,256}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -40,6 +52,14 @@ Host = Annotated[str, Field(min_length=1, max_length=255)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Secret = Annotated[str, Field(max_length=16384)]
 FolderPath = Annotated[str, Field(min_length=1, max_length=1024)]
+IGNORED = "Accepted, ignored: this instance has no such subsystem."
+HeaderName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[!-9;-~]+$")]
+EhloName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[!-~]+$")]
+
+
+class CustomHeaderInput(StrictInput):
+    key: HeaderName
+    value: Annotated[str, Field(max_length=4096, pattern=r"^[\t\x20-\x7e]*$")] = ""  # sent as is: ASCII
 
 
 class AuthInput(StrictInput):
@@ -48,9 +68,20 @@ class AuthInput(StrictInput):
     accessToken: Secret | None = None
 
 
+def _pem_certificates(value: str) -> str:
+    tls.check_ca(value)
+    return value
+
+
 class TlsInput(StrictInput):
-    rejectUnauthorized: bool | None = None
+    rejectUnauthorized: bool | None = Field(default=None, description="false skips certificate checks")
     minVersion: Literal["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] | None = None
+    servername: Host | None = Field(
+        default=None, description="Name sent with SNI and checked against the certificate, if not host"
+    )
+    ca: Annotated[str, Field(max_length=65536), AfterValidator(_pem_certificates)] | None = Field(
+        default=None, description="PEM certificates to trust instead of the system store (a private CA)"
+    )
 
 
 class _ServerInput(StrictInput):
@@ -63,6 +94,7 @@ class _ServerInput(StrictInput):
     auth: AuthInput | None = None
     tls: TlsInput | None = None
     disabled: bool | None = None
+    useAuthServer: bool | None = Field(default=None, description=IGNORED)
 
     @model_validator(mode="after")
     def _complete_unless_partial(self) -> _ServerInput:
@@ -72,6 +104,7 @@ class _ServerInput(StrictInput):
 
 
 class ImapInput(_ServerInput):
+    disableIMAP4rev2: bool | None = Field(default=None, description=IGNORED)
     resyncDelay: int | None = Field(default=None, ge=1, le=86400)
     sentMailPath: FolderPath | None = None
     draftsMailPath: FolderPath | None = None
@@ -87,10 +120,14 @@ class SmtpInput(_ServerInput):
 class OAuth2AuthInput(StrictInput):
     user: str = Field(min_length=1, max_length=320)
     delegatedUser: str | None = Field(default=None, max_length=320)
+    delegatedAccount: str | None = Field(default=None, max_length=256, description=IGNORED)
 
 
 class OAuth2Input(StrictInput):
     partial: bool = False
+    authorize: bool | None = Field(default=None, description=IGNORED + " (no hosted OAuth2 flow)")
+    redirectUrl: Annotated[str, Field(max_length=2048)] | None = Field(default=None, description=IGNORED)
+    useAuthServer: bool | None = Field(default=None, description=IGNORED)
     enabled: bool | None = None
     provider: str | None = Field(default=None, min_length=1, max_length=256)
     auth: OAuth2AuthInput | None = None
@@ -111,7 +148,24 @@ class _AccountFields(StrictInput):
         default=None, description="Send messageNew events only for newer mail"
     )
     webhooks: HttpUrl | None = Field(default=None, description="Per-account webhook URL")
+    expectedEmail: Email | None = Field(
+        default=None,
+        description="Refuse to connect unless the mailbox logged in to is this address "
+        "(compared with the login user; a bare user name with the address's local part)",
+    )
+    smtpEhloName: EhloName | None = Field(default=None, description="Host name sent with EHLO")
+    webhooksCustomHeaders: Annotated[list[CustomHeaderInput], Field(max_length=50)] | None = Field(
+        default=None, description="Extra HTTP headers for this account's webhook requests"
+    )
+    proxy: Annotated[str, Field(max_length=2048)] | None = Field(default=None, description=IGNORED)
+    logs: bool | None = Field(default=None, description=IGNORED)
+    imapIndexer: Literal["full", "fast"] | None = Field(default=None, description=IGNORED)
     path: SyncPaths | None = Field(default=None, description="Folders to sync; '*' or omitted syncs all")
+    subconnections: list[FolderPath] | None = Field(
+        default=None,
+        max_length=20,
+        description="Folders besides INBOX that get IDLE on connections of their own",
+    )
     copy_: bool | None = Field(
         default=None, alias="copy", description="Store a copy of sent mail in the Sent folder"
     )
@@ -132,8 +186,29 @@ class AccountCreate(_AccountFields):
 
 
 class AccountUpdate(_AccountFields):
+    """``null`` clears an optional field (EmailEngine's way); ``name`` is required, so null is a 400."""
+
     name: str | None = Field(default=None, min_length=1, max_length=256)
     imap: ImapInput | Literal[False] | None = None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name_not_null(cls, value: Any) -> Any:
+        if value is None:  # only an explicit null gets here: defaults are not validated
+            raise ValueError("cannot be null: an account always has a name")
+        return value
+
+
+class AccountGetQuery(QueryInput):
+    quota: bool = Field(default=False, description="Ask the IMAP server for the storage quota")
+
+
+class AccountDeleteQuery(QueryInput):
+    revoke: bool = Field(
+        default=False,
+        description="EmailEngine revokes the OAuth2 grant; here accepted and ignored. "
+        "The account's access tokens are revoked either way.",
+    )
 
 
 class AccountListQuery(PageQuery):
@@ -144,6 +219,7 @@ class AccountListQuery(PageQuery):
 class RegisterResult(Output):
     account: str
     state: Literal["new", "existing"]
+    redirect: str | None = Field(default=None, description=IGNORED + " (no hosted OAuth2 flow)")
 
 
 class AccountSummary(Output):
@@ -153,28 +229,54 @@ class AccountSummary(Output):
     state: AccountState
     type: Literal["imap", "oauth2", "sending"]
     syncTime: int | None = Field(description="Last completed sync, milliseconds since the epoch")
-    lastError: dict[str, Any] | None
+    lastError: LastError
+    webhooks: str | None = None
+    smtpEhloName: str | None = None
+    counters: Counters = Field(default_factory=dict)
+    proxy: str | None = Field(default=None, description=IGNORED)
+    app: str | None = Field(default=None, description=IGNORED + " (no registered OAuth2 apps)")
+    delegationError: str | None = Field(default=None, description=IGNORED)
 
 
 class AccountList(Output):
+    query: str | None = None
+    state: str | None = None
     total: int
     page: int
     pages: int
     accounts: list[AccountSummary]
 
 
+class Quota(Output):
+    usage: int | None = Field(description="Bytes used")
+    limit: int | None = Field(description="Bytes allowed")
+    status: str | None = Field(description="Usage as a percentage, e.g. '42%'")
+
+
 class AccountInfo(AccountSummary):
     notifyFrom: datetime
     webhooks: str | None
     path: list[str] | Literal["*"]
+    subconnections: list[str]
     copy_: bool | None = Field(alias="copy")
     locale: str | None
     tz: str | None
-    imap: dict[str, Any] | Literal[False]
-    smtp: dict[str, Any] | Literal[False]
-    oauth2: dict[str, Any] | None
-    counters: dict[str, Any]
+    imap: Imap | Literal[False]
+    smtp: Smtp | Literal[False]
+    oauth2: OAuth2
+    counters: Counters
     created: datetime
+    expectedEmail: str | None = None
+    webhooksCustomHeaders: Headers = Field(default_factory=list)
+    sendOnly: bool = Field(default=False, description="IMAP is off: the account only sends")
+    quota: Quota | None = Field(default=None, description="With ?quota=true, when the server has QUOTA")
+    logs: bool | None = Field(default=None, description=IGNORED)
+    imapIndexer: str | None = Field(default=None, description=IGNORED)
+    connections: int | None = Field(default=None, description=IGNORED)
+    smtpStatus: SmtpStatus = Field(default=None, description=IGNORED)
+    syncError: SyncError = Field(default=None, description=IGNORED)
+    baseScopes: str | None = Field(default=None, description=IGNORED)
+    outlookSubscription: OutlookSubscription = Field(default=None, description=IGNORED)
 
 
 class AccountUpdated(Output):
@@ -206,6 +308,8 @@ class VerifyInput(StrictInput):
     imap: ImapInput | None = None
     smtp: SmtpInput | None = None
     mailboxes: bool = Field(default=False, description="Also list the mailbox folders")
+    proxy: Annotated[str, Field(max_length=2048)] | None = Field(default=None, description=IGNORED)
+    smtpEhloName: EhloName | None = Field(default=None, description=IGNORED + " by the check")
 
     @model_validator(mode="after")
     def _something_to_check(self) -> VerifyInput:
@@ -218,6 +322,8 @@ class CheckResult(Output):
     success: bool
     error: str | None = None
     code: str | None = None
+    statusCode: int | None = Field(default=None, description="The server's reply code, when it sent one")
+    responseText: str | None = Field(default=None, description="The server's reply, when it sent one")
 
 
 class VerifiedMailbox(Output):
@@ -225,6 +331,11 @@ class VerifiedMailbox(Output):
     delimiter: str | None
     name: str
     specialUse: str | None
+    parentPath: str | None = None
+    listed: bool | None = None
+    subscribed: bool | None = None
+    specialUseSource: Literal["user", "extension", "name"] | None = None
+    noInferiors: bool | None = None
 
 
 class VerifyResult(Output):

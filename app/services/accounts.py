@@ -25,10 +25,11 @@ from app.schemas.accounts import (
     RegisterResult,
 )
 from app.schemas.common import page_count
-from app.services import credentials
+from app.services import account_options, credentials
 from app.services.context import Context
 from app.services.errors import AccountNotFound
 from app.services.principal import Principal
+from app.services.settings import check_webhook_url
 from app.services.states import initial_state
 
 CONNECTION_FIELDS = ("imap", "smtp", "oauth2")
@@ -67,8 +68,13 @@ def _apply(ctx: Context, row: Account, data: AccountCreate | AccountUpdate, fiel
         row.copy_sent = data.copy_
     if "path" in fields:
         row.path = None if data.path in (None, "*") else list(data.path or [])
+    if "subconnections" in fields:
+        subconnections = list(dict.fromkeys(data.subconnections or [])) or None
+        changed |= subconnections != row.subconnections  # the worker opens its connections anew
+        row.subconnections = subconnections
     if "notifyFrom" in fields:
         row.notify_from = data.notifyFrom or utcnow()
+    changed |= account_options.apply(row, data, fields)
     wanted = initial_state(row.imap, row.oauth2)
     # Switching IMAP off parks the account; switching it back on starts it afresh.
     if (AccountState.unset in (wanted, row.state)) and row.state != wanted:
@@ -81,6 +87,8 @@ def _apply(ctx: Context, row: Account, data: AccountCreate | AccountUpdate, fiel
 async def register(ctx: Context, principal: Principal, data: AccountCreate) -> RegisterResult:
     """Create the account, or overwrite the one with the same id (EmailEngine's semantics)."""
     principal.require_system()
+    if data.webhooks:
+        await check_webhook_url(ctx, data.webhooks)
     account_id = data.account or secrets.token_hex(8)
     fields = set(data.model_fields_set) | set(CONNECTION_FIELDS)
     for attempt in range(2):
@@ -118,6 +126,9 @@ def _summary_fields(row: Account) -> dict[str, Any]:
         "type": kind,
         "syncTime": int(row.sync_time.timestamp() * 1000) if row.sync_time else None,
         "lastError": row.last_error,
+        "webhooks": row.webhooks,
+        "smtpEhloName": (row.options or {}).get("smtpEhloName"),
+        "counters": row.counters or {},
     }
 
 
@@ -148,6 +159,8 @@ async def list_accounts(ctx: Context, principal: Principal, query: AccountListQu
             )
         ).all()
     return AccountList(
+        query=query.query,
+        state=query.state.value if query.state is not None else None,
         total=total,
         page=query.page,
         pages=page_count(total, query.pageSize),
@@ -177,20 +190,26 @@ async def get_account(ctx: Context, principal: Principal, account_id: str) -> Ac
             "notifyFrom": row.notify_from,
             "webhooks": row.webhooks,
             "path": row.path if row.path is not None else "*",
+            "subconnections": row.subconnections or [],
             "copy": row.copy_sent,
             "locale": row.locale,
             "tz": row.tz,
             "imap": credentials.masked(row.imap) if row.imap is not None else False,
-            "smtp": credentials.masked(row.smtp) if row.smtp is not None else False,
+            "smtp": account_options.without_ehlo(credentials.masked(row.smtp))
+            if row.smtp is not None
+            else False,
             "oauth2": credentials.masked(row.oauth2) if row.oauth2 is not None else None,
             "counters": row.counters or {},
             "created": row.created,
+            **account_options.info(row),
         }
     )
 
 
 async def update_account(ctx: Context, principal: Principal, account_id: str, data: AccountUpdate) -> str:
     principal.require_account(account_id)
+    if data.webhooks:
+        await check_webhook_url(ctx, data.webhooks)
     async with ctx.db.session() as session:
         row = await session.get(Account, account_id)
         if row is None:

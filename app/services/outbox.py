@@ -37,6 +37,7 @@ def entry(item: OutboxItem) -> OutboxEntry:
         queueId=item.id,
         account=item.account,
         messageId=item.message_id,
+        idempotencyKey=item.idempotency_key,
         envelope=item.envelope,
         subject=item.subject,
         created=iso(item.created),
@@ -45,6 +46,9 @@ def entry(item: OutboxItem) -> OutboxEntry:
         attemptsMade=item.attempts_made,
         attempts=item.attempts,
         progress=progress,
+        gateway=(item.options or {}).get("gateway"),
+        localAddress=(item.options or {}).get("localAddress"),
+        listId=(item.options or {}).get("listId"),
     )
 
 
@@ -87,7 +91,12 @@ async def _load(ctx: Context, principal: Principal, queue_id: str) -> OutboxItem
 
 
 async def get_item(ctx: Context, principal: Principal, queue_id: str) -> OutboxEntry:
-    return entry(await _load(ctx, principal, queue_id))
+    """Like EmailEngine, an entry that has left the queue (sent, failed, cancelled) is not found
+    here, which is what clients poll for; its history stays listed under ``?state=``."""
+    item = await _load(ctx, principal, queue_id)
+    if item.state not in PENDING:
+        raise QueueItemNotFound()
+    return entry(item)
 
 
 async def cancel(ctx: Context, principal: Principal, queue_id: str) -> OutboxDeleted:

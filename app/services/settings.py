@@ -8,14 +8,25 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from app.events import EVENT_TYPES
+from app.mail import tls
 from app.models import Event, Setting
-from app.schemas.settings import SettingsOut, SettingsUpdate, SettingsUpdated
+from app.schemas.settings import (
+    DISCARDED_SECRETS,
+    SettingsOut,
+    SettingsUpdateBase,
+    SettingsUpdated,
+)
 from app.services.context import Context
 from app.services.credentials import MASK
+from app.services.errors import InvalidRequest
 from app.services.principal import Principal
+from app.webhooks import egress
 
 DISABLED_URLS = "disabledWebhooks"
 CURSOR = "webhooksCursor"  # the last event the dispatcher has turned into deliveries
+DEFAULT_DELIVERY_ATTEMPTS = 10
+DEFAULT_ATTACHMENT_SIZE = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -28,7 +39,13 @@ class WebhookSettings:
     notify_text: bool = False
     notify_text_size: int = 0
     notify_headers: tuple[str, ...] = ()
+    notify_web_safe_html: bool = False
+    notify_attachments: bool = False
+    notify_attachment_size: int = DEFAULT_ATTACHMENT_SIZE
+    notify_calendar_events: bool = False
     inbox_new_only: bool = False
+    custom_headers: tuple[tuple[str, str], ...] = ()
+    delivery_attempts: int = DEFAULT_DELIVERY_ATTEMPTS
     disabled_urls: frozenset[str] = field(default_factory=frozenset)
 
     def wants(self, event_type: str) -> bool:
@@ -44,6 +61,20 @@ async def _all(ctx: Context) -> dict[str, Any]:
         return {row.key: row.value for row in (await s.exec(select(Setting))).all()}
 
 
+async def ignore_mail_cert_errors(ctx: Context) -> bool:
+    async with ctx.db.session() as s:
+        row = await s.get(Setting, "ignoreMailCertErrors")
+    return bool(row is not None and row.value)
+
+
+def use_for_mail(ctx: Context) -> None:
+    """Let this process's IMAP and SMTP connections follow ``ignoreMailCertErrors`` as stored.
+
+    Called once when a process starts (``serve`` and ``worker``) and when the setting is written
+    here; not on every read, so that one context stays the source for the process."""
+    tls.policy.install(ctx, lambda: ignore_mail_cert_errors(ctx))
+
+
 async def load(ctx: Context, session: Any = None) -> WebhookSettings:
     """The settings the webhook machinery needs, secrets decrypted; read in ``session`` when given
     (so that they are consistent with what else that transaction reads)."""
@@ -53,6 +84,7 @@ async def load(ctx: Context, session: Any = None) -> WebhookSettings:
         raw = {row.key: row.value for row in (await session.execute(select(Setting))).scalars()}
     events = raw.get("webhookEvents")
     secret = raw.get("serviceSecret")
+    size = raw.get("notifyAttachmentSize")
     return WebhookSettings(
         enabled=bool(raw.get("webhooksEnabled", False)),
         url=raw.get("webhooks"),
@@ -62,31 +94,83 @@ async def load(ctx: Context, session: Any = None) -> WebhookSettings:
         notify_text=bool(raw.get("notifyText", False)),
         notify_text_size=int(raw.get("notifyTextSize") or 0),
         notify_headers=tuple(raw.get("notifyHeaders") or ()),
+        notify_web_safe_html=bool(raw.get("notifyWebSafeHtml", False)),
+        notify_attachments=bool(raw.get("notifyAttachments", False)),
+        notify_attachment_size=DEFAULT_ATTACHMENT_SIZE if size is None else int(size),
+        notify_calendar_events=bool(raw.get("notifyCalendarEvents", False)),
         inbox_new_only=bool(raw.get("inboxNewOnly", False)),
+        custom_headers=headers_of(raw.get("webhooksCustomHeaders")),
+        delivery_attempts=int(raw.get("deliveryAttempts") or DEFAULT_DELIVERY_ATTEMPTS),
         disabled_urls=frozenset(raw.get(DISABLED_URLS) or ()),
     )
 
 
+def headers_of(value: Any) -> tuple[tuple[str, str], ...]:
+    """Stored ``[{key, value}]`` headers as pairs (an account's list or the global one)."""
+    return tuple((str(h["key"]), str(h.get("value", ""))) for h in value or () if h.get("key"))
+
+
+def _output(raw: dict[str, Any]) -> SettingsOut:
+    known = {
+        "webhooksEnabled": bool(raw.get("webhooksEnabled", False)),
+        "webhooks": raw.get("webhooks"),
+        "webhookEvents": raw.get("webhookEvents") or "*",
+        "webhooksCustomHeaders": list(raw.get("webhooksCustomHeaders") or []),
+        "serviceUrl": raw.get("serviceUrl"),
+        "serviceSecret": MASK if raw.get("serviceSecret") else None,
+        "notifyText": bool(raw.get("notifyText", False)),
+        "notifyTextSize": int(raw.get("notifyTextSize") or 0),
+        "notifyWebSafeHtml": bool(raw.get("notifyWebSafeHtml", False)),
+        "notifyHeaders": list(raw.get("notifyHeaders") or []),
+        "notifyAttachments": bool(raw.get("notifyAttachments", False)),
+        "notifyAttachmentSize": int(raw.get("notifyAttachmentSize", DEFAULT_ATTACHMENT_SIZE)),
+        "notifyCalendarEvents": bool(raw.get("notifyCalendarEvents", False)),
+        "inboxNewOnly": bool(raw.get("inboxNewOnly", False)),
+        "deliveryAttempts": int(raw.get("deliveryAttempts") or DEFAULT_DELIVERY_ATTEMPTS),
+        "ignoreMailCertErrors": bool(raw.get("ignoreMailCertErrors", False)),
+        "disabledWebhooks": list(raw.get(DISABLED_URLS) or []),
+        "eventTypes": list(EVENT_TYPES),
+        "documentStorePassword": False,
+        **{key: False for key in DISCARDED_SECRETS},
+    }
+    stored = {k: v for k, v in raw.items() if k in SettingsOut.model_fields and k not in known}
+    return SettingsOut.model_validate({**stored, **known})
+
+
 async def get_settings(ctx: Context, principal: Principal) -> SettingsOut:
     principal.require_system()
-    raw = await _all(ctx)
-    return SettingsOut(
-        webhooksEnabled=bool(raw.get("webhooksEnabled", False)),
-        webhooks=raw.get("webhooks"),
-        webhookEvents=raw.get("webhookEvents") or "*",
-        serviceUrl=raw.get("serviceUrl"),
-        serviceSecret=MASK if raw.get("serviceSecret") else None,
-        notifyText=bool(raw.get("notifyText", False)),
-        notifyTextSize=int(raw.get("notifyTextSize") or 0),
-        notifyHeaders=list(raw.get("notifyHeaders") or []),
-        inboxNewOnly=bool(raw.get("inboxNewOnly", False)),
-        disabledWebhooks=list(raw.get(DISABLED_URLS) or []),
-    )
+    return _output(await _all(ctx))
 
 
-async def update_settings(ctx: Context, principal: Principal, data: SettingsUpdate) -> SettingsUpdated:
+def selected_keys(query: Any) -> set[str] | None:
+    """EmailEngine's ``GET /v1/settings?key=true``: only the keys asked for, or all when none is."""
+    wanted = {name for name, value in query.model_dump().items() if value is True}
+    return wanted or None
+
+
+async def delivery_attempts(ctx: Context) -> int:
+    """Attempts for a submitted message that names none (read through the settings cache)."""
+    return (await cached(ctx)).delivery_attempts
+
+
+async def check_webhook_url(ctx: Context, url: str) -> None:
+    """Refused when set, with the rules deliveries follow, instead of failing every delivery later."""
+    try:
+        await egress.check_configured(url, ctx.settings.webhook_allow_link_local)
+    except egress.EgressRefused as exc:
+        raise InvalidRequest("Webhook URL not allowed", details={"webhooks": str(exc)}) from None
+
+
+async def update_settings(ctx: Context, principal: Principal, data: SettingsUpdateBase) -> SettingsUpdated:
     principal.require_system()
     values = data.model_dump(exclude_unset=True)
+    if values.get("webhooks"):
+        await check_webhook_url(ctx, values["webhooks"])
+    updated = sorted(values)
+    for key in DISCARDED_SECRETS:  # secrets of subsystems this instance lacks: not kept
+        values.pop(key, None)
+    if isinstance(values.get("webhookEvents"), list) and "*" in values["webhookEvents"]:
+        values["webhookEvents"] = "*"
     if values.get("serviceSecret"):
         values["serviceSecret"] = ctx.cipher.encrypt(values["serviceSecret"])
     async with ctx.db.session() as s:
@@ -107,7 +191,10 @@ async def update_settings(ctx: Context, principal: Principal, data: SettingsUpda
                 row.value = [u for u in row.value if u != values["webhooks"]]
         await s.commit()
     ctx.webhook_settings.clear()
-    return SettingsUpdated(updated=sorted(values))
+    use_for_mail(ctx)
+    if "ignoreMailCertErrors" in values:
+        tls.policy.set(bool(values["ignoreMailCertErrors"]))
+    return SettingsUpdated(updated=updated)
 
 
 async def disable_url(ctx: Context, url: str) -> None:

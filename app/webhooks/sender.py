@@ -15,8 +15,11 @@ from sqlmodel import col
 
 from app.models import Event, WebhookDelivery
 from app.models.base import utcnow
+from app.services import accounts
 from app.services import settings as settings_service
 from app.services.context import Context
+from app.services.errors import AccountNotFound
+from app.services.principal import OPERATOR
 from app.webhooks import egress, signing
 from app.webhooks.payload import render
 
@@ -230,6 +233,20 @@ async def attempt(ctx: Context, delivery_id: int, claim: str) -> str:
     return (await _send_batch(ctx, batch, found))[0]
 
 
+async def custom_headers(
+    ctx: Context, settings: settings_service.WebhookSettings, account: str | None
+) -> dict[str, str]:
+    """The instance's webhooksCustomHeaders, then the account's own (which win on a clash)."""
+    found = dict(settings.custom_headers)
+    if account is not None:
+        try:
+            row = await accounts.load(ctx, OPERATOR, account, cached=True)
+        except AccountNotFound:  # an accountDeleted event outlives its account
+            return found
+        found.update(settings_service.headers_of((row.options or {}).get("webhooksCustomHeaders")))
+    return found
+
+
 async def _send(
     ctx: Context, settings: settings_service.WebhookSettings, delivery: WebhookDelivery
 ) -> dict[str, object]:
@@ -243,7 +260,9 @@ async def _send(
     permanent = False
     try:
         await egress.check(url, ctx.settings.webhook_allow_link_local)
-        headers = signing.headers(settings.secret, delivery.event_id, number, int(time.time()), body)
+        signed = signing.headers(settings.secret, delivery.event_id, number, int(time.time()), body)
+        # Custom headers first: they may add to a request but never replace its signature.
+        headers = {**await custom_headers(ctx, settings, delivery.account), **signed}
         timeout = aiohttp.ClientTimeout(total=ctx.settings.webhook_timeout)
         async with ctx.http().post(
             url, data=body, headers=headers, timeout=timeout, allow_redirects=False

@@ -42,7 +42,7 @@ async def test_register_then_get(client: httpx2.AsyncClient, auth: dict[str, str
         client, auth, notifyFrom="2025-01-01T00:00:00.000Z", webhooks="https://hooks.example/x"
     )
     assert r.status_code == 200
-    assert r.json() == {"account": "acc1", "state": "new"}
+    assert r.json() == {"account": "acc1", "state": "new", "redirect": None}
 
     info = (await client.get("/v1/account/acc1", headers=auth)).json()
     assert info["account"] == "acc1"
@@ -73,7 +73,7 @@ async def test_reregistering_overwrites(
 ) -> None:
     await register(client, auth)
     r = await register(client, auth, name="Renamed", smtp=False)
-    assert r.json() == {"account": "acc1", "state": "existing"}
+    assert r.json() == {"account": "acc1", "state": "existing", "redirect": None}
     info = (await client.get("/v1/account/acc1", headers=auth)).json()
     assert info["name"] == "Renamed" and info["smtp"] is False
     assert len(await events_of(ctx, "accountAdded")) == 1
@@ -283,7 +283,7 @@ async def test_list_pagination(client: httpx2.AsyncClient, auth: dict[str, str])
 
 async def test_list_of_nothing(client: httpx2.AsyncClient, auth: dict[str, str]) -> None:
     r = (await client.get("/v1/accounts", headers=auth)).json()
-    assert r == {"total": 0, "page": 0, "pages": 0, "accounts": []}
+    assert r == {"total": 0, "page": 0, "pages": 0, "accounts": [], "query": None, "state": None}
 
 
 @pytest.mark.parametrize(

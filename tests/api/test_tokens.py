@@ -85,7 +85,10 @@ async def test_list_never_shows_values(
         assert value not in r.text
     listed = r.json()["tokens"]
     assert {t["account"] for t in listed} == {None, "t1", "t2"}
-    assert set(listed[0]) == {"id", "account", "description", "scopes", "created", "lastUsed", "ip"}
+    assert set(listed[0]) == {
+        "id", "account", "description", "scopes", "created", "lastUsed", "ip", "metadata",
+        "remoteAddress", "restrictions", "permissions", "expires", "access",
+    }  # fmt: skip
     # An account token sees only its own account's tokens.
     own = (await client.get("/v1/tokens", headers={"Authorization": f"Bearer {t1}"})).json()["tokens"]
     assert [t["account"] for t in own] == ["t1"]

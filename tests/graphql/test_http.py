@@ -35,7 +35,7 @@ REGISTER = "mutation($input: AccountCreateInput!) { registerAccount(input: $inpu
 
 async def test_accounts_parity(web: httpx2.AsyncClient, auth: dict[str, str]) -> None:
     assert await rest(web, "POST", "/v1/account", auth, json={"account": "p-rest", **ACCOUNT_BODY}) == {
-        "account": "p-rest", "state": "new"}  # fmt: skip
+        "account": "p-rest", "state": "new", "redirect": None}  # fmt: skip
     gql_input = {"account": "p-gql", **{k: v for k, v in ACCOUNT_BODY.items() if k not in ("imap", "smtp")},
                  "noImap": True, "noSmtp": True}  # fmt: skip
     assert data(await gql(web, REGISTER, {"input": gql_input}, auth))["registerAccount"] == {
@@ -113,10 +113,9 @@ async def test_tokens_settings_stats_parity(
     )
 
     stats = await rest(web, "GET", "/v1/stats", auth)
-    assert (
-        data(await gql(web, "{ stats { version accounts connections queues } }", headers=auth))["stats"]
-        == stats
-    )
+    query = "{ stats { version accounts connections queues } }"
+    got_stats = data(await gql(web, query, headers=auth))["stats"]
+    assert got_stats == {k: stats[k] for k in ("version", "accounts", "connections", "queues")}
     deliveries = await rest(web, "GET", "/v1/webhooks/deliveries", auth)
     q = f"{{ webhookDeliveries {selection('WebhookDeliveryList')} }}"
     assert data(await gql(web, q, headers=auth))["webhookDeliveries"] == deliveries
