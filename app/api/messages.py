@@ -11,9 +11,11 @@ from app.api.routing import Call, Router
 from app.schemas.common import QueryInput
 from app.schemas.messages import (
     BulkDelete,
+    BulkDeleted,
     BulkMove,
-    BulkResult,
+    BulkMoved,
     BulkUpdate,
+    BulkUpdated,
     Deleted,
     DeleteQuery,
     FlagsUpdated,
@@ -75,7 +77,13 @@ async def get_text(call: Call) -> TextContent:
     """The text of a message by its text id."""
     q: TextQuery = call.query
     return await messages.get_text(
-        call.ctx, call.principal, call.path("account"), call.path("text"), q.textType, q.maxBytes
+        call.ctx,
+        call.principal,
+        call.path("account"),
+        call.path("text"),
+        q.textType,
+        q.maxBytes,
+        q.webSafeHtml,
     )
 
 
@@ -113,10 +121,10 @@ async def get_attachment(call: Call) -> Response:
     errors=ERRORS,
 )
 async def update_message(call: Call) -> FlagsUpdated:
-    """Add, remove or set flags."""
+    """Add, remove or set flags (and Gmail labels); 404 when the server no longer has the message."""
     body: MessageUpdate = call.body
     return await messages.update_message(
-        call.ctx, call.principal, call.path("account"), call.path("message"), body.flags
+        call.ctx, call.principal, call.path("account"), call.path("message"), body.flags, body.labels
     )
 
 
@@ -158,7 +166,7 @@ async def search_messages(call: Call) -> Response:
     """Search a folder; index-backed where possible, IMAP SEARCH for body and header criteria."""
     q: SearchQuery = call.query
     page = await messages.search_messages(
-        call.ctx, call.principal, call.path("account"), q.path, call.body.search, q.page, q.pageSize
+        call.ctx, call.principal, call.path("account"), q.path, call.body.search, q.page, q.pageSize, q.cursor
     )
     return Response(to_json(page.as_dict()), media_type="application/json")
 
@@ -167,15 +175,21 @@ async def search_messages(call: Call) -> Response:
     "/v1/account/{account}/messages",
     query=PathQuery,
     body=BulkUpdate,
-    response=BulkResult,
+    response=BulkUpdated,
     tag=TAG,
     errors=ERRORS,
 )
-async def bulk_update(call: Call) -> BulkResult:
-    """Change flags of every message matching a search."""
+async def bulk_update(call: Call) -> BulkUpdated:
+    """Change flags (and Gmail labels) of every message matching a search."""
     body: BulkUpdate = call.body
     return await messages.bulk_update(
-        call.ctx, call.principal, call.path("account"), call.query.path, body.search, body.update.flags
+        call.ctx,
+        call.principal,
+        call.path("account"),
+        call.query.path,
+        body.search,
+        body.update.flags,
+        body.update.labels,
     )
 
 
@@ -183,11 +197,11 @@ async def bulk_update(call: Call) -> BulkResult:
     "/v1/account/{account}/messages/move",
     query=PathQuery,
     body=BulkMove,
-    response=BulkResult,
+    response=BulkMoved,
     tag=TAG,
     errors=ERRORS,
 )
-async def bulk_move(call: Call) -> BulkResult:
+async def bulk_move(call: Call) -> BulkMoved:
     """Move every message matching a search."""
     body: BulkMove = call.body
     return await messages.bulk_move(
@@ -203,11 +217,11 @@ class BulkDeleteQuery(PathQuery):
     "/v1/account/{account}/messages/delete",
     query=BulkDeleteQuery,
     body=BulkDelete,
-    response=BulkResult,
+    response=BulkDeleted,
     tag=TAG,
     errors=ERRORS,
 )
-async def bulk_delete(call: Call) -> BulkResult:
+async def bulk_delete(call: Call) -> BulkDeleted:
     """Delete (to Trash, or for good with ``force=true``) every message matching a search."""
     q: BulkDeleteQuery = call.query
     return await messages.bulk_delete(

@@ -225,6 +225,17 @@ def part_bytes(raw: bytes, part: str) -> tuple[bytes, str, str | None] | None:
     return tree.content(part.strip()), f"{node.type}/{node.subtype}", _filename(node)
 
 
+def inline_images(raw: bytes) -> dict[str, tuple[bytes, str]]:
+    """Every image part with a Content-ID, as {content id: (decoded bytes, content type)}: what
+    ``cid:`` links in the message's HTML point at."""
+    tree = _Tree(raw)
+    return {
+        a.content_id: (tree.content(a.part), a.content_type)
+        for a in summarize(tree.body).attachments
+        if a.content_id and a.content_type.startswith("image/")
+    }
+
+
 def _parse_bytes(raw: bytes) -> Message:
     """The stdlib parser, falling back to simpler modes: its header classes have had crashes on
     hostile input, and very deep nesting can exhaust the recursion limit."""

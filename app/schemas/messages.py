@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,38 @@ from app.schemas.common import Output, PageQuery, QueryInput, StrictInput
 FolderPath = Annotated[str, Field(min_length=1, max_length=1024)]
 Flag = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^\\?[^\s()\x00-\x1f\"\\{%*\]]+$")]
 MAX_BYTES = 50 * 1024 * 1024
+
+
+def absent(value: object) -> bool:
+    """Fields that only some servers or requests fill are left out of the JSON, not sent as null."""
+    return value is None
+
+
+def keys(properties: dict[str, Any], *, each: bool = False) -> Callable[[dict[str, Any]], None]:
+    """Name the keys of a free-form object in the OpenAPI schema (``each``: of an array's items).
+
+    These stay plain dicts in the models, so GraphQL keeps them as JSON values, while the REST
+    document still promises every key a client may read."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        for branch in schema.get("anyOf", [schema]):
+            target = branch.get("items", {}) if each else branch
+            if target.get("type") == "object":
+                target["properties"] = properties
+
+    return extra
+
+
+STRINGS = {"type": "array", "items": {"type": "string"}}
+CHANGE = {"anyOf": [{"type": "boolean"}, STRINGS]}
+CHANGES = keys({"add": CHANGE, "delete": CHANGE, "set": CHANGE, "result": STRINGS})
+SIZES = keys({"plain": {"type": "integer"}, "html": {"type": "integer"}})
+TEXT = {"type": "string"}
+BOUNCE = keys(
+    {"message": TEXT, "recipient": TEXT, "action": TEXT, "date": TEXT,
+     "response": {"type": "object", "properties": {"message": TEXT, "status": TEXT}}},
+    each=True,
+)  # fmt: skip
 
 
 def _base64(value: str) -> str:
@@ -38,11 +71,16 @@ class AttachmentOut(Output):
     inline: bool
     contentId: str | None
     method: str | None = None
+    encodedInMessage: bool | None = Field(
+        default=None,
+        exclude_if=absent,
+        description="Not provided: content is always fetched from the message source",
+    )
 
 
 class TextInfo(Output):
     id: str
-    encodedSize: dict[str, int]
+    encodedSize: dict[str, int] = Field(json_schema_extra=SIZES)
 
 
 class MessageEntry(Output):
@@ -71,6 +109,34 @@ class MessageEntry(Output):
     attachments: list[AttachmentOut]
     text: TextInfo | None = None
     preview: str | None
+    messageSpecialUse: str | None = Field(
+        default=None,
+        exclude_if=absent,
+        description="The special folder the message belongs to (\\Inbox, \\Sent, \\Drafts, \\Trash, "
+        "\\Junk): its folder's use; in message details from an all-mail folder, what its Gmail labels say",
+    )
+    labels: list[str] | None = Field(
+        default=None,
+        exclude_if=absent,
+        description="Gmail labels (X-GM-LABELS), in message details only; absent on other servers",
+    )
+    isAutoReply: bool | None = Field(
+        default=None,
+        exclude_if=absent,
+        description="An automatic answer (Auto-Submitted, X-Autoreply, Precedence: auto_reply); "
+        "in message details only, absent in listings",
+    )
+    category: str | None = Field(
+        default=None,
+        exclude_if=absent,
+        description="Not provided: Gmail inbox categories need the Gmail API; always absent",
+    )
+    bounces: list[dict[str, Any]] | None = Field(
+        default=None,
+        json_schema_extra=BOUNCE,
+        exclude_if=absent,
+        description="Not provided: there is no bounce detection; always absent",
+    )
 
 
 class MessageList(Output):
@@ -89,13 +155,17 @@ class MessageListQuery(PageQuery):
 
 class MessageText(Output):
     id: str | None = None
-    encodedSize: dict[str, int] = Field(default_factory=dict)
+    encodedSize: dict[str, int] = Field(default_factory=dict, json_schema_extra=SIZES)
     plain: str | None = None
     html: str | None = None
     hasMore: bool = False
+    webSafe: bool | None = Field(
+        default=None, exclude_if=absent, description="True when html was sanitised (webSafeHtml)"
+    )
 
 
 class MessageDetails(MessageEntry):
+    sender: AddressOut | None = Field(default=None, description="The Sender header, when present")
     headers: dict[str, list[str]]
     references: list[str]
     text: MessageText | None = None  # type: ignore[assignment]
@@ -108,17 +178,30 @@ class MessageGetQuery(QueryInput):
     textType: TextType | None = Field(default=None, description="Include text content: plain, html or *")
     maxBytes: int = Field(default=5 * 1024 * 1024, ge=1, le=MAX_BYTES)
     markAsSeen: bool = False
+    webSafeHtml: bool = Field(
+        default=False, description="Sanitise text.html: no scripts, event handlers, forms or frames"
+    )
+    embedAttachedImages: bool = Field(
+        default=False, description="Replace cid: image links in text.html with data: URLs"
+    )
+    preProcessHtml: bool = Field(
+        default=False, description="Accepted and ignored: the HTML is returned as the message has it"
+    )
 
 
 class TextQuery(QueryInput):
     textType: TextType = "*"
     maxBytes: int = Field(default=5 * 1024 * 1024, ge=1, le=MAX_BYTES)
+    webSafeHtml: bool = Field(default=False, description="Sanitise html: no scripts, event handlers or forms")
 
 
 class TextContent(Output):
     plain: str | None
     html: str | None
     hasMore: bool
+    webSafe: bool | None = Field(
+        default=None, exclude_if=absent, description="True when html was sanitised (webSafeHtml)"
+    )
 
 
 class FlagChanges(StrictInput):
@@ -133,16 +216,36 @@ class FlagChanges(StrictInput):
         return self
 
 
+Label = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\r\n\x00]+$")]
+
+
+class LabelChanges(StrictInput):
+    add: list[Label] | None = None
+    delete: list[Label] | None = None
+
+
 class MessageUpdate(StrictInput):
     flags: FlagChanges | None = None
+    labels: LabelChanges | None = Field(
+        default=None, description="Gmail labels (X-GM-LABELS); refused on servers without them"
+    )
 
 
 class FlagsUpdated(Output):
-    flags: dict[str, bool]
+    flags: dict[str, bool | list[str]] = Field(
+        json_schema_extra=CHANGES,
+        description="Which changes were applied, and result: the message's flags afterwards",
+    )
+    labels: dict[str, bool | list[str]] | None = Field(
+        default=None, exclude_if=absent, json_schema_extra=CHANGES
+    )
 
 
 class MoveInput(StrictInput):
     path: FolderPath
+    source: FolderPath | None = Field(
+        default=None, description="Accepted and ignored: the message id already names its folder"
+    )
 
 
 class Moved(Output):
@@ -157,7 +260,15 @@ class DeleteQuery(QueryInput):
 
 class Deleted(Output):
     deleted: bool
-    moved: dict[str, Any] | None = None
+    moved: dict[str, Any] | None = Field(
+        default=None,
+        json_schema_extra=keys({"destination": TEXT, "message": {"anyOf": [TEXT, {"type": "null"}]}}),
+    )
+
+
+class LabelSearch(StrictInput):
+    has: list[Label] | None = None
+    not_: list[Label] | None = Field(default=None, alias="not")
 
 
 class SearchCriteria(StrictInput):
@@ -193,6 +304,31 @@ class SearchCriteria(StrictInput):
     messageId: str | None = Field(default=None, max_length=998)
     emailId: str | None = Field(default=None, max_length=128)
     threadId: str | None = Field(default=None, max_length=128)
+    emailIds: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(
+        default=None, min_length=1, max_length=1000, description="Any of these emailIds"
+    )
+    seq: str | None = Field(
+        default=None,
+        max_length=4096,
+        pattern=r"^(\d+|\*)(:(\d+|\*))?(,(\d+|\*)(:(\d+|\*))?)*$",
+        description="Sequence number range (searched on the server)",
+    )
+    modseq: int | None = Field(default=None, ge=0, description="Changed at or after this MODSEQ")
+    gmailRaw: str | None = Field(
+        default=None, max_length=1024, description="Gmail search syntax (X-GM-RAW); Gmail servers only"
+    )
+    labels: LabelSearch | None = Field(default=None, description="Gmail labels; Gmail servers only")
+
+    @model_validator(mode="after")
+    def _one_line(self) -> SearchCriteria:
+        """Criteria travel inside IMAP SEARCH commands, where a line break ends the command."""
+        fields = type(self).model_fields
+        texts = [(fields[name].alias or name, v) for name, v in self if isinstance(v, str)]
+        texts += [(f"header {k}", v) for k, v in (self.header or {}).items() if isinstance(v, str)]
+        for name, value in texts:
+            if any(c in value for c in "\r\n\x00"):
+                raise ValueError(f"{name} must not contain line breaks or NUL characters")
+        return self
 
 
 class SearchInput(StrictInput):
@@ -201,6 +337,10 @@ class SearchInput(StrictInput):
 
 class SearchQuery(PageQuery):
     path: FolderPath = "INBOX"
+    cursor: str | None = Field(default=None, max_length=512, description="nextPageCursor/prevPageCursor")
+    useOutlookSearch: bool = Field(
+        default=False, description="Accepted and ignored: applies to Microsoft Graph accounts only"
+    )
 
 
 class BulkUpdate(StrictInput):
@@ -217,13 +357,93 @@ class BulkDelete(StrictInput):
     search: SearchCriteria
 
 
-class BulkResult(Output):
+IDMAP = "[old id, new id] for every moved message"
+
+
+class BulkUpdated(Output):
     path: str
     matched: int
-    updated: int | None = None
-    moved: int | None = None
-    deleted: int | None = None
-    destination: str | None = None
+    updated: int
+    flags: dict[str, bool | list[str]] | None = Field(
+        default=None, exclude_if=absent, json_schema_extra=CHANGES
+    )
+    labels: dict[str, bool | list[str]] | None = Field(
+        default=None, exclude_if=absent, json_schema_extra=CHANGES
+    )
+    emailIds: list[str] | None = Field(
+        default=None, exclude_if=absent, description="emailId of every changed message"
+    )
+
+
+class BulkMoved(Output):
+    path: str = Field(description="The destination folder")
+    matched: int
+    moved: int
+    source: str
+    idMap: list[list[str]] = Field(default_factory=list, description=IDMAP)
+    emailIds: list[str] | None = Field(
+        default=None, exclude_if=absent, description="emailId of every moved message"
+    )
+
+
+class MovedAway(Output):
+    destination: str
+    idMap: list[list[str]] = Field(default_factory=list, description=IDMAP)
+    emailIds: list[str] | None = None
+
+
+class DeletedMessages(Output):
+    emailIds: list[str] | None = None
+
+
+class BulkDeleted(Output):
+    path: str
+    matched: int
+    deleted: bool = Field(description="True when the messages were expunged, False when moved to Trash")
+    moved: MovedAway | None = None
+    deletedMessages: DeletedMessages | None = None
+
+
+class UploadAttachment(StrictInput):
+    filename: Annotated[str, Field(max_length=1024, pattern=r"^[^\r\n\x00]*$")] | None = None
+    contentType: Annotated[str, Field(max_length=256, pattern=r"^[\w.+-]+/[\w.+-]+$")] | None = None
+    content: Annotated[str, AfterValidator(_base64)] | None = Field(
+        default=None, max_length=MAX_BYTES, description="Base64 encoded file content"
+    )
+    encoding: Literal["base64"] = "base64"
+    cid: Annotated[str, Field(max_length=256, pattern=r"^[^\s<>\x00]+$")] | None = Field(
+        default=None, description="Content-ID for an inline image referenced as cid: in the HTML"
+    )
+    contentDisposition: Literal["attachment", "inline"] | None = None
+    reference: str | None = Field(
+        default=None,
+        max_length=256,
+        description="Attachment id of a stored attachment to copy, instead of content",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> UploadAttachment:
+        if (self.content is None) == (self.reference is None):
+            raise ValueError("give either content or reference")
+        return self
+
+
+class UploadReference(StrictInput):
+    message: str = Field(
+        min_length=1, max_length=256, description="Id of the message replied to or forwarded"
+    )
+    action: Literal["reply", "reply-all", "forward"] = "reply"
+    inline: bool = Field(default=False, description="Quote (reply) or include (forward) the original")
+    forwardAttachments: bool = Field(default=False, description="Forwarding inline: copy the attachments too")
+    ignoreMissing: bool = Field(
+        default=False, description="Store the message anyway when the referenced one is gone"
+    )
+    messageId: str | None = Field(
+        default=None, max_length=998, description="Refuse unless the referenced message has this Message-ID"
+    )
+    threadId: str | None = Field(
+        default=None, max_length=128, description="Accepted and ignored: the thread follows from message"
+    )
 
 
 class UploadInput(StrictInput):
@@ -236,21 +456,55 @@ class UploadInput(StrictInput):
     from_: AddressOut | None = Field(default=None, alias="from")
     to: list[AddressOut] | None = None
     cc: list[AddressOut] | None = None
+    bcc: list[AddressOut] | None = Field(default=None, description="Kept as a Bcc header (a draft's)")
     subject: str | None = Field(default=None, max_length=4096)
     text: str | None = None
     html: str | None = None
+    attachments: list[UploadAttachment] | None = Field(default=None, max_length=500)
     messageId: str | None = Field(default=None, max_length=998)
     headers: dict[str, str] | None = None
+    reference: UploadReference | None = Field(
+        default=None, description="Build a reply to, or a forward of, a stored message"
+    )
+    locale: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Accepted and ignored: quoted reply/forward headers are written in English",
+    )
+    tz: str | None = Field(
+        default=None,
+        max_length=64,
+        description="IANA time zone (e.g. Europe/Tallinn) the Date header is written in; default UTC",
+    )
 
     @model_validator(mode="after")
     def _content(self) -> UploadInput:
-        if self.raw is None and self.text is None and self.html is None and self.subject is None:
-            raise ValueError("give raw, or some of subject/text/html")
+        if (
+            self.raw is None
+            and self.text is None
+            and self.html is None
+            and self.subject is None
+            and self.reference is None
+            and not self.attachments
+        ):
+            raise ValueError("give raw, a reference, or some of subject/text/html/attachments")
         return self
+
+
+class UploadReferenceResult(Output):
+    message: str
+    threadId: str | None = None
+    success: bool
+    error: str | None = None
 
 
 class Uploaded(Output):
     id: str | None
     path: str
     uid: int | None
+    uidValidity: str | None = None
+    seq: int | None = Field(
+        default=None, exclude_if=absent, description="Not provided (it changes with every expunge); absent"
+    )
     messageId: str | None
+    reference: UploadReferenceResult | None = None

@@ -16,7 +16,15 @@ from app.schemas.messages import SearchCriteria
 INDEX_FIELDS = {
     "seen", "unseen", "flagged", "unflagged", "from_", "to", "subject", "since", "before",
     "sentSince", "sentBefore", "larger", "smaller", "uid", "messageId", "emailId", "threadId",
+    "emailIds", "modseq",
 }  # fmt: skip
+# Criteria only Gmail answers (X-GM-EXT-1).
+GMAIL_FIELDS = ("gmailRaw", "labels")
+
+
+def gmail_only(c: SearchCriteria) -> list[str]:
+    """The Gmail-only criteria a search uses (their aliases), to refuse them on other servers."""
+    return [name for name in GMAIL_FIELDS if getattr(c, name) is not None]
 
 
 def needs_server(c: SearchCriteria) -> bool:
@@ -81,6 +89,10 @@ def index_conditions(c: SearchCriteria) -> list[ColumnElement[bool]]:
         where.append(col(Message.email_id) == c.emailId)
     if c.threadId:
         where.append(col(Message.thread_id) == c.threadId)
+    if c.emailIds is not None:
+        where.append(col(Message.email_id).in_(c.emailIds))
+    if c.modseq is not None:
+        where.append(col(Message.modseq) >= c.modseq)
     return where
 
 
@@ -139,4 +151,25 @@ def imap_criteria(c: SearchCriteria) -> list[str]:
         keys += ["EMAILID", c.emailId]
     if c.threadId:
         keys += ["THREADID", c.threadId]
+    if c.emailIds:
+        keys += _any_of([["EMAILID", e] for e in c.emailIds])
+    if c.seq:
+        keys.append(c.seq)
+    if c.modseq is not None:
+        keys += ["MODSEQ", str(c.modseq)]
+    if c.gmailRaw:
+        keys += ["X-GM-RAW", quote_text(c.gmailRaw)]
+    if c.labels is not None:
+        for label in c.labels.has or []:
+            keys += ["X-GM-LABELS", quote_text(label)]
+        for label in c.labels.not_ or []:
+            keys += ["NOT", "X-GM-LABELS", quote_text(label)]
     return keys or ["ALL"]
+
+
+def _any_of(alternatives: list[list[str]]) -> list[str]:
+    """``OR a OR b c``: IMAP's OR takes exactly two keys."""
+    keys = alternatives[-1]
+    for alternative in reversed(alternatives[:-1]):
+        keys = ["OR", *alternative, *keys]
+    return keys

@@ -123,7 +123,8 @@ async def test_flags_move_delete(live: Live, account: str) -> None:
     item = await entry(live, "plain 0")
     url = f"/v1/account/acc/message/{item['id']}"
     r = await live.client.put(url, json={"flags": {"add": ["\\Flagged", "$Work"]}}, headers=live.headers)
-    assert r.status_code == 200 and r.json() == {"flags": {"add": True}}
+    assert r.status_code == 200 and r.json()["flags"]["add"] is True
+    assert "$Work" in r.json()["flags"]["result"]
     updated = await entry(live, "plain 0")
     assert updated["flagged"] is True and "$Work" in updated["flags"]
     events = await live.events("acc", "messageUpdated")
@@ -234,7 +235,7 @@ async def test_bulk_operations(live: Live, account: str) -> None:
     r = await live.client.put(
         "/v1/account/acc/messages/delete?path=Archive&force=true", json={"search": {}}, headers=live.headers
     )
-    assert r.json()["deleted"] == 3
+    assert r.json()["deleted"] is True and r.json()["matched"] == 3
     assert (await live.get("/v1/account/acc/messages", path="Archive"))["total"] == 0
 
 
@@ -243,7 +244,8 @@ async def test_mailbox_routes(live: Live, account: str, other_client: ImapConnec
     r = await live.client.post(
         "/v1/account/acc/mailbox", json={"path": ["Clients", "Acme Ünï"]}, headers=live.headers
     )
-    assert r.status_code == 200 and r.json() == {"path": "Clients/Acme Ünï", "created": True}
+    assert r.status_code == 200
+    assert r.json()["path"] == "Clients/Acme Ünï" and r.json()["created"] is True
     again = await live.client.post(
         "/v1/account/acc/mailbox", json={"path": "Clients/Acme Ünï"}, headers=live.headers
     )
@@ -265,7 +267,7 @@ async def test_mailbox_routes(live: Live, account: str, other_client: ImapConnec
     r = await live.client.delete(
         "/v1/account/acc/mailbox", params={"path": "Clients/Acme"}, headers=live.headers
     )
-    assert r.json() == {"path": "Clients/Acme", "deleted": True}
+    assert r.json()["path"] == "Clients/Acme" and r.json()["deleted"] is True
     paths = {m["path"] for m in (await live.get("/v1/account/acc/mailboxes"))["mailboxes"]}
     assert "Clients/Acme" not in paths
     r = await live.client.delete("/v1/account/acc/mailbox", params={"path": "Nope"}, headers=live.headers)

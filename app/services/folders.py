@@ -1,0 +1,107 @@
+"""Which folder is meant, with the IMAP server as the authority: another mail client may have
+created or removed a folder moments ago, before the sync engine noticed. Writes must follow the
+server, so a folder the index lacks is looked up there (and indexed at once), and one the server
+no longer has is dropped from the index."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from app import events
+from app.mail.imap import ImapConnection
+from app.mail.imapparse import ListEntry
+from app.models import Account, Mailbox
+from app.services.context import Context
+from app.services.mailaccess import MailboxNotFound, find_mailbox, imap
+from app.sync.folder import sync_folder
+from app.sync.index import Index
+
+
+async def resolve(
+    ctx: Context, account: Account, path: str, *, cached: bool = False, indexed: bool = False
+) -> Mailbox:
+    """The folder from the index, else from the server (indexed now); 404 only if neither has it.
+
+    ``indexed``: a folder taken from the server has its messages indexed before this returns,
+    for callers that read the folder's messages from the index."""
+    try:
+        return await find_mailbox(ctx, account.id, path, cached=cached)
+    except MailboxNotFound:
+        if path.startswith("\\"):  # a special use: the index knows every folder LIST flagged
+            raise
+    name = "INBOX" if path.upper() == "INBOX" else path
+    async with imap(ctx, account) as conn:
+        entry = await conn.find_folder(name)
+    if entry is None:
+        raise MailboxNotFound(f"Mailbox {path!r} was not found")
+    box = await adopt(ctx, account.id, entry)
+    return await ensure_indexed(ctx, account, box) if indexed else box
+
+
+async def adopt(ctx: Context, account_id: str, entry: ListEntry) -> Mailbox:
+    """Index a folder the server has and the index does not yet, announcing it as the sync would."""
+    async with ctx.db.core() as s:
+        s.add(
+            Mailbox(
+                account=account_id,
+                path=entry.path,
+                delimiter=entry.delimiter,
+                special_use=None if entry.path == "INBOX" else entry.special_use,
+                flags=list(entry.flags),
+                subscribed=entry.subscribed,
+            )
+        )
+        name = entry.path.rsplit(entry.delimiter, 1)[-1] if entry.delimiter else entry.path
+        events.record(
+            s,
+            "mailboxNew",
+            account_id,
+            {"path": entry.path, "name": name, "specialUse": entry.special_use},
+            path=entry.path,
+        )
+        try:
+            await s.commit()
+        except IntegrityError:  # the sync engine indexed (and announced) it meanwhile
+            await s.rollback()
+    ctx.mailboxes.drop_where(account_id)
+    ctx.control.send(account_id, "sync")
+    async with ctx.db.session() as s:
+        box = (
+            await s.exec(select(Mailbox).where(Mailbox.account == account_id, Mailbox.path == entry.path))
+        ).first()
+    if box is None:
+        raise MailboxNotFound(f"Mailbox {entry.path!r} was not found")
+    return box
+
+
+async def forget(ctx: Context, account_id: str, box: Mailbox) -> None:
+    """The server has no such folder any more: drop it (and its messages) from the index."""
+    async with ctx.db.core() as s:
+        row = await s.get(Mailbox, box.id)
+        if row is not None:
+            await s.delete(row)
+            events.record(s, "mailboxDeleted", account_id, {"path": row.path}, path=row.path)
+        await s.commit()
+    ctx.mailboxes.drop_where(account_id)
+
+
+async def confirm_gone(ctx: Context, account: Account, conn: ImapConnection, box: Mailbox) -> bool:
+    """After the server refused a folder command: True (and the index updated) if it lacks the folder."""
+    if await conn.find_folder(box.path) is not None:
+        return False
+    await forget(ctx, account.id, box)
+    return True
+
+
+async def ensure_indexed(ctx: Context, account: Account, box: Mailbox) -> Mailbox:
+    """Index a folder just adopted from the server on demand, so listing it answers what the
+    server has. Runs the sync engine's own folder pass on the command connection; the engine's later pass
+    finds the work done (inserts are idempotent) and carries on incrementally."""
+    if box.initialized or (box.flags and "\\noselect" in {f.lower() for f in box.flags}):
+        return box
+    index = Index(ctx.db, account.id, ctx.index_changed)
+    async with imap(ctx, account) as conn:
+        box = await sync_folder(conn, index, box, account.notify_from)
+    ctx.mailboxes.drop_where(account.id)
+    return box

@@ -1,0 +1,257 @@
+"""Messages on the server: finding one, reading its source and changing it, with the IMAP server
+as the authority. The index says where a message should be; a change first makes sure the server
+still has it, and a message the server no longer has is dropped from the index (with its
+messageDeleted event) and answered with 404."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from app.mail import ids, imapparse
+from app.mail.imap import ImapConnection, quote_text
+from app.mail.types import FetchedMessage
+from app.models import Account, Mailbox, Message
+from app.schemas.messages import FlagChanges, SearchCriteria
+from app.services import search
+from app.services.context import Context
+from app.services.errors import InvalidRequest, NotFound
+from app.services.mailaccess import MessageNotFound, find_mailbox, imap, usable_account
+from app.services.principal import Principal
+from app.sync.folder import summary_items
+from app.sync.index import Index
+
+MAX_SEARCH_RESULTS = 100_000
+RESET = "The folder was reset on the server; list it again"
+GONE = "The message is no longer on the server"
+
+
+class AttachmentNotFound(NotFound):
+    code, message = "AttachmentNotFound", "Attachment was not found"
+
+
+@dataclass
+class Located:
+    account: Account
+    box: Mailbox
+    row: Message
+
+    @property
+    def uid_validity(self) -> int:
+        assert self.box.uid_validity is not None
+        return self.box.uid_validity
+
+
+async def locate(ctx: Context, principal: Principal, account_id: str, message_id: str) -> Located:
+    account = await usable_account(ctx, principal, account_id)
+    try:
+        key = ids.parse_message_id(message_id)
+    except ids.BadId:
+        raise MessageNotFound() from None
+    return await locate_key(ctx, account, key)
+
+
+async def locate_key(ctx: Context, account: Account, key: ids.MessageKey) -> Located:
+    async with ctx.db.core() as s:
+        box = await s.get(Mailbox, key.mailbox_id)
+        if box is None or box.account != account.id or box.uid_validity != key.uid_validity:
+            raise MessageNotFound()
+        row = (
+            await s.execute(
+                select(Message).where(col(Message.mailbox_id) == box.id, col(Message.uid) == key.uid)
+            )
+        ).scalar_one_or_none()
+    if row is None:
+        raise MessageNotFound()
+    return Located(account, box, row)
+
+
+async def select_box(conn: ImapConnection, box: Mailbox, *, writable: bool = False) -> None:
+    info = await conn.ensure_selected(box.path, writable=writable)
+    if info.uid_validity != box.uid_validity:
+        raise MessageNotFound(RESET)
+
+
+async def drop(ctx: Context, account: Account, box: Mailbox, uids: list[int]) -> None:
+    """The server no longer has these: the index forgets them and says so (messageDeleted)."""
+    if uids:
+        await Index(ctx.db, account.id, ctx.index_changed).remove(box, uids)
+
+
+async def present(
+    ctx: Context, conn: ImapConnection, account: Account, box: Mailbox, uids: list[int]
+) -> list[int]:
+    """Those of ``uids`` the selected folder still has; the rest are dropped from the index."""
+    if not uids:
+        return []
+    found = set(await conn.search("UID", imapparse.compact_uid_set(uids), charset=None))
+    await drop(ctx, account, box, [u for u in uids if u not in found])
+    return [u for u in uids if u in found]
+
+
+async def require(ctx: Context, conn: ImapConnection, loc: Located) -> None:
+    if not await present(ctx, conn, loc.account, loc.box, [loc.row.uid]):
+        raise MessageNotFound(GONE)
+
+
+async def source(ctx: Context, loc: Located) -> bytes:
+    return (await source_and_labels(ctx, loc, labels=False))[0]
+
+
+async def source_and_labels(
+    ctx: Context, loc: Located, *, labels: bool = True
+) -> tuple[bytes, list[str] | None]:
+    """The raw source and, on servers that have them, the Gmail labels (None elsewhere)."""
+    found: list[str] | None = None
+    async with imap(ctx, loc.account) as conn:
+        await select_box(conn, loc.box)
+        fetched = await conn.fetch(str(loc.row.uid), "UID BODY.PEEK[]")
+        if labels and "X-GM-EXT-1" in conn.capabilities:
+            found = (await conn.labels(str(loc.row.uid))).get(loc.row.uid, [])
+    for fm in fetched.messages:
+        if fm.uid == loc.row.uid and "" in fm.sections:
+            return fm.sections[""], found
+    await drop(ctx, loc.account, loc.box, [loc.row.uid])
+    raise MessageNotFound(GONE)
+
+
+async def apply_flags(conn: ImapConnection, uid_set: str, changes: FlagChanges) -> list[FetchedMessage]:
+    """STORE the changes, then read back what the flags are now (for the index and its events)."""
+    if changes.set is not None:
+        await conn.store(uid_set, "FLAGS.SILENT", changes.set)
+    if changes.add:
+        await conn.store(uid_set, "+FLAGS.SILENT", changes.add)
+    if changes.delete:
+        await conn.store(uid_set, "-FLAGS.SILENT", changes.delete)
+    items = "UID FLAGS MODSEQ" if "CONDSTORE" in conn.capabilities else "UID FLAGS"
+    return (await conn.fetch(uid_set, items)).messages
+
+
+def gmail_labels(conn: ImapConnection) -> None:
+    if "X-GM-EXT-1" not in conn.capabilities:
+        raise InvalidRequest(
+            "This server has no labels (Gmail's X-GM-EXT-1)", details={"labels": "not supported here"}
+        )
+
+
+async def apply_labels(conn: ImapConnection, uid_set: str, add: list[str], delete: list[str]) -> None:
+    gmail_labels(conn)
+    if add:
+        await conn.store(uid_set, "+X-GM-LABELS.SILENT", [quote_text(label) for label in add])
+    if delete:
+        await conn.store(uid_set, "-X-GM-LABELS.SILENT", [quote_text(label) for label in delete])
+
+
+async def index_new(
+    ctx: Context, account: Account, box: Mailbox, uids: list[int], conn: ImapConnection
+) -> None:
+    """Index messages we just put in ``box`` now, so their ids work before the next sync pass."""
+    if box.uid_validity is None or not uids:
+        return
+    info = await conn.ensure_selected(box.path)
+    if info.uid_validity != box.uid_validity:
+        return
+    fetched = await conn.fetch(imapparse.compact_uid_set(uids), summary_items(conn))
+    await Index(ctx.db, account.id, ctx.index_changed).insert(box, fetched.messages, account.notify_from)
+
+
+async def move(
+    ctx: Context, account: Account, box: Mailbox, uids: list[int], target: Mailbox, *, strict: bool = False
+) -> tuple[dict[int, str], dict[int, int], list[int]]:
+    """Move what the server still has; answers (new ids, new UIDs, the UIDs really moved).
+
+    ``strict``: a single message the server no longer has is a 404, not an empty result."""
+    index = Index(ctx.db, account.id, ctx.index_changed)
+    async with imap(ctx, account) as conn:
+        await select_box(conn, box, writable=True)
+        uids = await present(ctx, conn, account, box, uids)
+        if strict and not uids:
+            raise MessageNotFound(GONE)
+        copied = None
+        if uids:
+            copied = await conn.move(imapparse.compact_uid_set(uids), target.path)
+            await index.remove(box, uids)
+        mapping: dict[int, int] = {}
+        if copied is not None:
+            mapping = dict(zip(copied.source, copied.destination, strict=False))
+            if target.uid_validity is None:
+                target.uid_validity = copied.uid_validity
+            await index_new(ctx, account, target, list(mapping.values()), conn)
+    assert target.id is not None
+    validity = copied.uid_validity if copied is not None else target.uid_validity
+    new_ids = (
+        {src: ids.message_id(target.id, validity, dst) for src, dst in mapping.items()} if validity else {}
+    )
+    return new_ids, mapping, uids
+
+
+async def expunge(
+    ctx: Context, account: Account, box: Mailbox, uids: list[int], *, strict: bool = False
+) -> list[int]:
+    """Delete for good what the server still has; answers the UIDs really deleted."""
+    async with imap(ctx, account) as conn:
+        await select_box(conn, box, writable=True)
+        uids = await present(ctx, conn, account, box, uids)
+        if strict and not uids:
+            raise MessageNotFound(GONE)
+        if uids:
+            uid_set = imapparse.compact_uid_set(uids)
+            await conn.store(uid_set, "+FLAGS.SILENT", ["\\Deleted"])
+            await conn.expunge(uid_set)
+    await Index(ctx.db, account.id, ctx.index_changed).remove(box, uids)
+    return uids
+
+
+async def trash(ctx: Context, account_id: str) -> Mailbox | None:
+    try:
+        return await find_mailbox(ctx, account_id, "\\Trash")
+    except NotFound:
+        return None
+
+
+async def matching_uids(
+    ctx: Context, account: Account, box: Mailbox, criteria: SearchCriteria
+) -> list[int] | None:
+    """UIDs from IMAP SEARCH when the index cannot answer; None when it can."""
+    if not search.needs_server(criteria):
+        return None
+    async with imap(ctx, account) as conn:
+        if search.gmail_only(criteria) and "X-GM-EXT-1" not in conn.capabilities:
+            raise InvalidRequest(
+                "Gmail search criteria need a Gmail server",
+                details={name: "needs a Gmail server (X-GM-EXT-1)" for name in search.gmail_only(criteria)},
+            )
+        info = await conn.ensure_selected(box.path)
+        if info.uid_validity != box.uid_validity:
+            return []
+        return (await conn.search(*search.imap_criteria(criteria)))[:MAX_SEARCH_RESULTS]
+
+
+async def resolve_uids(ctx: Context, account: Account, box: Mailbox, criteria: SearchCriteria) -> list[int]:
+    uids = await matching_uids(ctx, account, box, criteria)
+    if uids is not None:
+        return uids
+    async with ctx.db.core() as s:
+        result = await s.execute(
+            select(col(Message.uid)).where(
+                col(Message.mailbox_id) == box.id, *search.index_conditions(criteria)
+            )
+        )
+        return [int(u) for u in result.scalars()]
+
+
+async def email_ids(ctx: Context, box: Mailbox, uids: list[int]) -> list[str]:
+    """emailIds of indexed messages (for bulk answers), read before they move or go."""
+    if not uids:
+        return []
+    async with ctx.db.core() as s:
+        result = await s.execute(
+            select(col(Message.email_id)).where(
+                col(Message.mailbox_id) == box.id,
+                col(Message.uid).in_(uids),
+                col(Message.email_id).is_not(None),
+            )
+        )
+        return [str(e) for e in result.scalars()]
