@@ -34,6 +34,9 @@ EVENT_TYPES = (
     "messageSent",
     "messageDeliveryError",
     "messageFailed",
+    "trackOpen",
+    "trackClick",
+    "listUnsubscribe",
 )
 _WROTE = "mailgate_wrote_events"
 

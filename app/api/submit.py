@@ -11,7 +11,10 @@ from app.schemas.submit import (
     OutboxEntry,
     OutboxList,
     OutboxQuery,
+    StoredSubmitInput,
     SubmitInput,
+    SubmitQuery,
+    SubmitResult,
     Submitted,
 )
 from app.services import outbox, submit
@@ -23,7 +26,8 @@ TAG = "Sending"
 @router.post(
     "/v1/account/{account}/submit",
     body=SubmitInput,
-    response=Submitted,
+    query=SubmitQuery,
+    response=SubmitResult,
     tag=TAG,
     errors=(400, 403, 404, 503),
     description=(
@@ -36,6 +40,25 @@ async def submit_message(call: Call) -> BaseModel:
     """Send a message (queued, retried, reported by webhooks)."""
     key = call.request.headers.get("idempotency-key")
     return await submit.submit(call.ctx, call.principal, call.path("account"), call.body, key)
+
+
+@router.post(
+    "/v1/account/{account}/message/{message}/submit",
+    body=StoredSubmitInput,
+    response=Submitted,
+    tag=TAG,
+    errors=(400, 403, 404, 503),
+    description=(
+        "Sends a message already stored in a folder (a draft) as it is, through the same outbox: "
+        "retries, events and the Sent copy as for any submit. Its Bcc header is not transmitted."
+    ),
+)
+async def submit_stored_message(call: Call) -> BaseModel:
+    """Send a stored message (e.g. a draft)."""
+    key = call.request.headers.get("idempotency-key")
+    return await submit.submit_stored(
+        call.ctx, call.principal, call.path("account"), call.path("message"), call.body, key
+    )
 
 
 @router.get("/v1/outbox", query=OutboxQuery, response=OutboxList, tag=TAG, errors=(400, 403))

@@ -17,7 +17,22 @@ from app.graphql.types.accounts import (
 )
 from app.graphql.types.mailboxes import MailboxCreated, MailboxDeleted, MailboxUpdated
 from app.graphql.types.messages import Deleted, FlagsInput, FlagsUpdated, Moved, Uploaded, UploadInput
-from app.graphql.types.sending import OutboxDeleted, SubmitAnswer, SubmitInput
+from app.graphql.types.outreach import (
+    BlocklistAdded,
+    BlocklistAddInput,
+    BlocklistRemoved,
+    GatewayCreateInput,
+    GatewayDeleted,
+    GatewaySaved,
+    GatewayUpdateInput,
+    TemplateCreated,
+    TemplateCreateInput,
+    TemplateDeleted,
+    TemplatesFlushed,
+    TemplateUpdated,
+    TemplateUpdateInput,
+)
+from app.graphql.types.sending import OutboxDeleted, StoredSubmitInput, SubmitAnswer, SubmitInput
 from app.graphql.types.system import (
     Delivery,
     SettingsUpdated,
@@ -27,14 +42,30 @@ from app.graphql.types.system import (
     TokenDeleted,
 )
 from app.schemas import accounts as account_schemas
+from app.schemas import blocklists as blocklist_schemas
+from app.schemas import gateways as gateway_schemas
+from app.schemas import templates as template_schemas
 from app.schemas import tokens as token_schemas
 from app.schemas.mailboxes import MailboxCreate, MailboxDeleteQuery, MailboxUpdate
 from app.schemas.messages import FlagChanges, MoveInput
 from app.schemas.messages import UploadInput as UploadModel
 from app.schemas.settings import SettingsUpdate
+from app.schemas.submit import StoredSubmitInput as StoredSubmitModel
 from app.schemas.submit import SubmitAnswer as SubmitAnswerModel
 from app.schemas.submit import SubmitInput as SubmitModel
-from app.services import accounts, mailboxes, messages, outbox, settings, submit, tokens, webhooks
+from app.services import (
+    accounts,
+    blocklists,
+    gateways,
+    mailboxes,
+    messages,
+    outbox,
+    settings,
+    submit,
+    templates,
+    tokens,
+    webhooks,
+)
 
 
 @strawberry.type
@@ -136,6 +167,68 @@ class Mutation:
         principal = await info.context.principal()
         answer = await submit.submit(info.context.ctx, principal, account, data, idempotencyKey)
         return SubmitAnswerModel(**answer.model_dump())
+
+    @strawberry.mutation(description="Send a message stored in a folder (e.g. a draft) as it is")
+    async def submitStoredMessage(
+        self,
+        info: Info,
+        account: strawberry.ID,
+        id: strawberry.ID,
+        input: StoredSubmitInput | None = None,
+        idempotencyKey: str | None = None,
+    ) -> SubmitAnswer:
+        data = parse(StoredSubmitModel, input) if input is not None else StoredSubmitModel()
+        principal = await info.context.principal()
+        answer = await submit.submit_stored(info.context.ctx, principal, account, id, data, idempotencyKey)
+        return SubmitAnswerModel(**answer.model_dump())
+
+    @strawberry.mutation(description="Store a Handlebars template (global, or an account's)")
+    async def createTemplate(self, info: Info, input: TemplateCreateInput) -> TemplateCreated:
+        data = parse(template_schemas.TemplateCreate, input)
+        return await templates.create(info.context.ctx, await info.context.principal(), data)
+
+    @strawberry.mutation(description="Change a template; content parts not given stay as they are")
+    async def updateTemplate(
+        self, info: Info, id: strawberry.ID, input: TemplateUpdateInput
+    ) -> TemplateUpdated:
+        data = parse(template_schemas.TemplateUpdate, input)
+        return await templates.update(info.context.ctx, await info.context.principal(), id, data)
+
+    @strawberry.mutation(description="Delete a template")
+    async def deleteTemplate(self, info: Info, id: strawberry.ID) -> TemplateDeleted:
+        return await templates.delete_one(info.context.ctx, await info.context.principal(), id)
+
+    @strawberry.mutation(description="Delete every template of an account (force must be true)")
+    async def flushTemplates(
+        self, info: Info, account: strawberry.ID, force: bool = False
+    ) -> TemplatesFlushed:
+        return await templates.flush(info.context.ctx, await info.context.principal(), account, force)
+
+    @strawberry.mutation(description="Register an SMTP gateway, or replace the one with the same id")
+    async def createGateway(self, info: Info, input: GatewayCreateInput) -> GatewaySaved:
+        data = parse(gateway_schemas.GatewayCreate, input)
+        return await gateways.create(info.context.ctx, await info.context.principal(), data)
+
+    @strawberry.mutation(description="Change an SMTP gateway; fields not given stay as they are")
+    async def updateGateway(
+        self, info: Info, gateway: strawberry.ID, input: GatewayUpdateInput
+    ) -> GatewaySaved:
+        data = parse(gateway_schemas.GatewayUpdate, input)
+        return await gateways.edit(info.context.ctx, await info.context.principal(), gateway, data)
+
+    @strawberry.mutation(description="Delete an SMTP gateway")
+    async def deleteGateway(self, info: Info, gateway: strawberry.ID) -> GatewayDeleted:
+        return await gateways.remove(info.context.ctx, await info.context.principal(), gateway)
+
+    @strawberry.mutation(description="Suppress an address on a list")
+    async def addToBlocklist(self, info: Info, listId: str, input: BlocklistAddInput) -> BlocklistAdded:
+        data = parse(blocklist_schemas.BlocklistAdd, input)
+        return await blocklists.add(info.context.ctx, await info.context.principal(), listId, data)
+
+    @strawberry.mutation(description="Take an address off a list")
+    async def removeFromBlocklist(self, info: Info, listId: str, recipient: str) -> BlocklistRemoved:
+        q = parse(blocklist_schemas.BlocklistRemoveQuery, recipient=recipient)
+        return await blocklists.remove(info.context.ctx, await info.context.principal(), listId, q.recipient)
 
     @strawberry.mutation(description="Cancel a queued or scheduled message")
     async def cancelOutboxItem(self, info: Info, queueId: strawberry.ID) -> OutboxDeleted:

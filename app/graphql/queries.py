@@ -12,14 +12,28 @@ from app.graphql.hot import Cold, hot
 from app.graphql.types.accounts import AccountInfo, AccountList
 from app.graphql.types.mailboxes import Mailbox
 from app.graphql.types.messages import MessageConnection, MessageDetails, SearchInput, TextContent, connection
+from app.graphql.types.outreach import Blocklist, BlocklistIndex, Gateway, GatewayList, Template, TemplateList
 from app.graphql.types.sending import OutboxEntry, OutboxList
 from app.graphql.types.system import DeliveryList, Settings, Stats, Token
 from app.schemas.accounts import AccountListQuery
+from app.schemas.common import PageQuery
 from app.schemas.messages import MessageGetQuery, MessageListQuery, SearchCriteria, TextQuery
 from app.schemas.submit import OutboxQuery
+from app.schemas.templates import TemplateListQuery
 from app.schemas.tokens import TokenInfo
 from app.schemas.webhooks import DeliveryQuery
-from app.services import accounts, mailboxes, messages, outbox, settings, tokens, webhooks
+from app.services import (
+    accounts,
+    blocklists,
+    gateways,
+    mailboxes,
+    messages,
+    outbox,
+    settings,
+    templates,
+    tokens,
+    webhooks,
+)
 from app.services import stats as stats_service
 
 
@@ -91,7 +105,10 @@ class Query:
     ) -> MessageConnection:
         return await message_page(info.context, account, path, first, after, search)
 
-    @strawberry.field(description="One message with headers; its text when `textType` is given")
+    @strawberry.field(
+        description="One message with headers; its text when `textType` is given (`webSafeHtml`: "
+        "sanitised HTML; `embedAttachedImages`: cid: images as data: URLs)"
+    )
     async def message(
         self,
         info: Info,
@@ -99,11 +116,19 @@ class Query:
         id: strawberry.ID,
         textType: str | None = None,
         maxBytes: int | None = None,
+        webSafeHtml: bool = False,
+        embedAttachedImages: bool = False,
     ) -> MessageDetails:
-        q = parse(MessageGetQuery, textType=textType, maxBytes=maxBytes)
+        q = parse(
+            MessageGetQuery,
+            textType=textType,
+            maxBytes=maxBytes,
+            webSafeHtml=webSafeHtml,
+            embedAttachedImages=embedAttachedImages,
+        )
         return await messages.get_message(info.context.ctx, await info.context.principal(), account, id, q)
 
-    @strawberry.field(description="A message's text by its text id")
+    @strawberry.field(description="A message's text by its text id (`webSafeHtml`: sanitised HTML)")
     async def text(
         self,
         info: Info,
@@ -111,10 +136,13 @@ class Query:
         id: strawberry.ID,
         textType: str | None = None,
         maxBytes: int | None = None,
+        webSafeHtml: bool = False,
     ) -> TextContent:
-        q = parse(TextQuery, textType=textType, maxBytes=maxBytes)
+        q = parse(TextQuery, textType=textType, maxBytes=maxBytes, webSafeHtml=webSafeHtml)
         principal = await info.context.principal()
-        return await messages.get_text(info.context.ctx, principal, account, id, q.textType, q.maxBytes)
+        return await messages.get_text(
+            info.context.ctx, principal, account, id, q.textType, q.maxBytes, q.webSafeHtml
+        )
 
     @strawberry.field(description="Access tokens (never their values); an account token sees its own")
     async def tokens(self, info: Info) -> list[Token]:
@@ -153,6 +181,36 @@ class Query:
     @strawberry.field(description="One outbox entry with its progress")
     async def outboxItem(self, info: Info, queueId: strawberry.ID) -> OutboxEntry:
         return await outbox.get_item(info.context.ctx, await info.context.principal(), queueId)
+
+    @strawberry.field(description="Templates (with `account`: the ones it can use)")
+    async def templates(
+        self, info: Info, account: str | None = None, page: int = 0, pageSize: int = 20
+    ) -> TemplateList:
+        q = parse(TemplateListQuery, account=account, page=page, pageSize=pageSize)
+        return await templates.list_templates(info.context.ctx, await info.context.principal(), q)
+
+    @strawberry.field(description="One template with its content")
+    async def template(self, info: Info, id: strawberry.ID) -> Template:
+        return await templates.get(info.context.ctx, await info.context.principal(), id)
+
+    @strawberry.field(description="SMTP gateways with their delivery counts")
+    async def gateways(self, info: Info, page: int = 0, pageSize: int = 20) -> GatewayList:
+        q = parse(PageQuery, page=page, pageSize=pageSize)
+        return await gateways.list_gateways(info.context.ctx, await info.context.principal(), q)
+
+    @strawberry.field(description="One SMTP gateway; its password is never returned")
+    async def gateway(self, info: Info, gateway: strawberry.ID) -> Gateway:
+        return await gateways.get(info.context.ctx, await info.context.principal(), gateway)
+
+    @strawberry.field(description="Suppression lists and how many addresses each holds")
+    async def blocklists(self, info: Info, page: int = 0, pageSize: int = 20) -> BlocklistIndex:
+        q = parse(PageQuery, page=page, pageSize=pageSize)
+        return await blocklists.list_lists(info.context.ctx, await info.context.principal(), q)
+
+    @strawberry.field(description="The addresses on one suppression list, newest first")
+    async def blocklist(self, info: Info, listId: str, page: int = 0, pageSize: int = 20) -> Blocklist:
+        q = parse(PageQuery, page=page, pageSize=pageSize)
+        return await blocklists.list_entries(info.context.ctx, await info.context.principal(), listId, q)
 
     @strawberry.field(description="Accounts by connection state, outbox by progress, and the version")
     async def stats(self, info: Info) -> Stats:

@@ -51,6 +51,9 @@ class OutboxItem(SQLModel, table=True):
     attempts: int = 10
     claim: str | None = Field(default=None, max_length=32)
     claimed_until: datetime | None = None
+    # The process (leases.process_id) holding the claim: when it is provably dead its claim and
+    # an interrupted attempt are taken back at once, not after claimed_until.
+    sender: str | None = Field(default=None, max_length=128)
     # {"path": folder or None for the Sent special-use folder, "bcc": [...]}; None: no copy
     sent_copy: dict[str, Any] | None = Field(default=None, sa_column=json_column())
     # {"message": id, "action": reply | reply-all | forward}: flagged once sent
@@ -58,5 +61,7 @@ class OutboxItem(SQLModel, table=True):
     response: str | None = Field(default=None, max_length=2048)  # the SMTP server's final reply
     last_error: dict[str, Any] | None = Field(default=None, sa_column=json_column())
     idempotency_key: str | None = Field(default=None, max_length=256)
+    # Sending options beyond the account's defaults: {"gateway", "dsn", "localAddress", "listId"}
+    options: dict[str, Any] | None = Field(default=None, sa_column=json_column())
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)

@@ -73,7 +73,13 @@ class Outbox:
         return dict(r.json())
 
     async def item(self, queue_id: str) -> dict[str, Any]:
-        return dict(await self.live.get(f"/v1/outbox/{queue_id}"))
+        """The entry while queued; once it has left the queue (404), its history in the list."""
+        r = await self.live.client.get(f"/v1/outbox/{queue_id}", headers=self.live.headers)
+        if r.status_code == 404:
+            listed = await self.live.get("/v1/outbox", state="all", pageSize=1000)
+            return dict(next(m for m in listed["messages"] if m["queueId"] == queue_id))
+        assert r.status_code == 200, r.text
+        return dict(r.json())
 
     async def wait_status(self, queue_id: str, *statuses: str, timeout: float = 10.0) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -303,8 +309,10 @@ async def test_idempotency_key_and_dry_run(outbox: Outbox) -> None:
     body = {"to": [{"address": "r@example.net"}], "subject": "once", "text": "x"}
     answers = await asyncio.gather(*(outbox.submit(body, **{"Idempotency-Key": "k-1"}) for _ in range(5)))
     assert len({a["queueId"] for a in answers}) == 1
+    assert sorted(a["idempotency"]["status"] for a in answers) == ["HIT"] * 4 + ["MISS"]
     again = await outbox.submit(body | {"subject": "changed"}, **{"Idempotency-Key": "k-1"})
-    assert again == answers[0]
+    assert again["idempotency"] == {"key": "k-1", "status": "HIT"}
+    assert again | {"idempotency": None} == answers[0] | {"idempotency": None}
     other = await outbox.submit(body, **{"Idempotency-Key": "k-2"})
     assert other["queueId"] != answers[0]["queueId"]
     await outbox.sink.wait_for(2)
@@ -330,7 +338,7 @@ async def test_refusals(outbox: Outbox) -> None:
         {"to": [{"address": "a@b.c"}], "sendAt": "2030-01-01T10:00:00"},
         {"to": [{"address": "a@b.c"}], "deliveryAttempts": 0},
         {"to": [{"address": "a@b.c"}], "attachments": [{"content": "***"}]},
-        {"to": [{"address": "a@b.c"}], "trackOpens": True},
+        {"to": [{"address": "a@b.c"}], "trackEverything": True},
     ]
     for body in cases:
         r = await outbox.live.client.post("/v1/account/acc/submit", json=body, headers=outbox.live.headers)

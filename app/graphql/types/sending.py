@@ -13,14 +13,18 @@ if TYPE_CHECKING:
     OutboxDeleted = sb.OutboxDeleted
     SubmitAnswer = sb.SubmitAnswer
     SubmitInput = Any
+    StoredSubmitInput = Any
 else:
     register(sb.Address, "AddressInput")
     register(sb.AttachmentIn, "AttachmentInput")
     register(sb.Reference, "ReferenceInput")
     register(sb.Envelope, "EnvelopeInput")
+    register(sb.Render, "RenderInput")
+    register(sb.Dsn, "DsnInput")
     register(sb.OutboxEntry, "OutboxEntry")
     OutboxEntry = output_type(sb.OutboxEntry)
     OutboxList = output_type(sb.OutboxList)
     OutboxDeleted = output_type(sb.OutboxDeleted)
     SubmitAnswer = output_type(sb.SubmitAnswer)
     SubmitInput = input_type(sb.SubmitInput, "SubmitInput")
+    StoredSubmitInput = input_type(sb.StoredSubmitInput, "StoredSubmitInput")
