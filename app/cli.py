@@ -96,6 +96,15 @@ def _tokens(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_ctx(settings, args))
 
 
+def _admin(settings: Settings, args: argparse.Namespace) -> int:
+    from app import admin_cli
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if settings.auto_migrate:
+        migrate_sync(settings.database_url)
+    return asyncio.run(admin_cli.set_password(settings))
+
+
 def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
     from app.graphql.schema import sdl
 
@@ -144,6 +153,11 @@ def parser() -> argparse.ArgumentParser:
     revoke = tsub.add_parser("revoke", help="revoke a token by id or value")
     revoke.add_argument("id")
     tok.set_defaults(run=_tokens)
+
+    adm = sub.add_parser("admin", help="manage the admin UI")
+    asub = adm.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
+    asub.add_parser("password", help="set the admin UI password (prompted, or read from stdin)")
+    adm.set_defaults(run=_admin)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL), as in schema.graphql")
     export.add_argument("-o", "--output", help="write to this file instead of standard output")

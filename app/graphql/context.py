@@ -3,6 +3,7 @@ websocket ``connection_init`` payload), and the per-request context resolvers re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,16 +22,18 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, Message
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
+from app.api import session
 from app.api.auth import FailureLimiter, authenticate, authenticate_token, presented_token
 from app.api.errors import error_response
 from app.api.routing import read_body
 from app.graphql import hot
 from app.graphql.memo import encode
+from app.graphql.pipeline import AMBIGUOUS, ambiguous
 from app.services.context import Context
 from app.services.errors import AuthenticationRequired, RateLimited, ServiceError
 from app.services.principal import Principal
@@ -71,7 +74,9 @@ class GraphQLContext:
         if self.connection_params is not None:
             token = token_from_params(self.connection_params) or presented_token(self.request)
             ip = self.request.client.host if self.request.client else "unknown"
-            principal = await authenticate_token(token, ip, self.ctx, self.limiter)
+            csrf = self.connection_params.get("csrfToken")
+            by_session = None if token else await session.principal(self.ctx, self.request, csrf)
+            principal = by_session or await authenticate_token(token, ip, self.ctx, self.limiter)
         else:
             principal = await authenticate(self.request, self.ctx, self.limiter)
         principal.require_scope(SCOPE)
@@ -105,11 +110,52 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
     """Closes a connection whose ``connection_init`` does not authenticate: 4401 without a valid
     token, 4403 for a token without the scope, 4429 while the caller is rate limited."""
 
+    async def handle_message(self, message: Message) -> None:
+        problem = malformed(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        if message["type"] == "subscribe" and ambiguous(
+            message["payload"]["query"], message["payload"].get("operationName")
+        ):
+            await self.send_message({"id": message["id"], "type": "error", "payload": [AMBIGUOUS.formatted]})
+            return
+        await super().handle_message(message)
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
             await super().handle_connection_init(message)
         except ConnectionRefused as exc:
             await self.websocket.close(code=exc.code, reason=exc.reason)
+
+
+_OPTIONAL_OBJECT = (dict, type(None))
+_PAYLOAD_FIELDS = {
+    "variables": _OPTIONAL_OBJECT,
+    "operationName": (str, type(None)),
+    "extensions": _OPTIONAL_OBJECT,
+}
+
+
+def malformed(message: object) -> str | None:
+    """What is wrong with a graphql-transport-ws message's shape (None: nothing). Strawberry
+    indexes into messages as if they had the right shape; a frame that is valid JSON but not
+    such a message must close the socket with 4400, not crash the connection's task."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "A message must be an object with a string type"
+    kind = message["type"]
+    if kind in ("subscribe", "complete") and not (isinstance(message.get("id"), str) and message["id"]):
+        return f"A {kind} message needs a string id"
+    if kind == "subscribe":
+        payload = message.get("payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            return "A subscribe message needs a payload with a string query"
+        for name, types in _PAYLOAD_FIELDS.items():
+            if not isinstance(payload.get(name), types):
+                return f"The subscribe payload's {name} has the wrong type"
+    elif not isinstance(message.get("payload"), _OPTIONAL_OBJECT):
+        return "A message payload must be an object"
+    return None
 
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
@@ -197,6 +243,8 @@ class MailgateGraphQL(GraphQL[GraphQLContext, None]):
     ) -> ExecutionResult:
         """As strawberry's, but subscriptions need the websocket: over plain HTTP they would
         have nowhere to stream to."""
+        if request_data.query is not None and ambiguous(request_data.query, request_data.operation_name):
+            return ExecutionResult(data=None, errors=[AMBIGUOUS])
         allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
         try:
             return await self.schema.execute(
@@ -234,6 +282,21 @@ class MailgateGraphQL(GraphQL[GraphQLContext, None]):
             raise ConnectionRefused(4403, exc.message) from None
         unset: UnsetType = UNSET
         return unset
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):  # strawberry takes anything else for an object
+            raise HTTPException(400, "The request must be a JSON object")
+        return parsed
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Strict JSON for bodies, query parameters and websocket frames: bad UTF-8, lone
+        surrogates, NaN and absurd nesting are malformed JSON (a 400, or close code 4400 on a
+        socket) instead of an exception deep inside the standard library's parser."""
+        try:
+            return from_json(data, allow_inf_nan=False)
+        except ValueError as exc:
+            raise json.JSONDecodeError(str(exc), "", 0) from None
 
     def encode_json(self, data: object) -> bytes:
         """pydantic-core's encoder (several times faster than json.dumps), splicing in the JSON
