@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from app import events
+from app import events, tasking
 from app.db import Database
 from app.mail import specialuse
 from app.mail.imapparse import ListEntry
@@ -50,6 +50,7 @@ class Index:
         async with self.db.core() as s:
             return await s.get(Mailbox, mailbox_id)
 
+    @tasking.completes
     async def apply_list(
         self,
         listed: Sequence[ListEntry],
@@ -113,6 +114,7 @@ class Index:
             )
             return list(rows.scalars()), first
 
+    @tasking.completes
     async def reset(self, box: Mailbox, uid_validity: int) -> Mailbox:
         """UIDVALIDITY changed: every indexed message of the folder is gone; start it afresh."""
         async with self.db.core() as s:
@@ -141,6 +143,7 @@ class Index:
             result = await s.execute(select(col(Message.uid)).where(col(Message.mailbox_id) == box.id))
             return [int(u) for u in result.scalars()]
 
+    @tasking.completes
     async def insert(
         self,
         box: Mailbox,
@@ -175,6 +178,7 @@ class Index:
         await self.save_state(box)
         return len(added)
 
+    @tasking.completes
     async def update_flags(self, box: Mailbox, changes: Sequence[FetchedMessage]) -> int:
         """Store new flags; only real differences become messageUpdated events."""
         assert box.id is not None and box.uid_validity is not None
@@ -211,6 +215,7 @@ class Index:
         self._changed(box)
         return changed
 
+    @tasking.completes
     async def remove(self, box: Mailbox, uids: Iterable[int]) -> int:
         assert box.id is not None and box.uid_validity is not None
         gone = sorted(set(uids))
@@ -232,6 +237,7 @@ class Index:
         await self.save_state(box)  # keep the folder's counts exact for listings
         return removed
 
+    @tasking.completes
     async def save_state(self, box: Mailbox, **values: Any) -> Mailbox:
         """Store sync cursors and recount the folder from the index."""
         async with self.db.core() as s:
@@ -251,6 +257,7 @@ class Index:
         self._changed(row)
         return row
 
+    @tasking.completes
     async def mark_initialized(self, state_first_time: bool) -> None:
         """All folders indexed once: the account-level accountInitialized event."""
         if not state_first_time:

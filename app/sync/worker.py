@@ -124,6 +124,7 @@ class AccountWorker:
         async with self.ctx.db.session() as s:
             return await s.get(Account, self.account)
 
+    @tasking.completes
     async def _set_state(self, state: AccountState, error: dict[str, Any] | None = None) -> None:
         async with self.ctx.db.core() as s:
             row = await s.get(Account, self.account)
