@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app import tasking
 from app.mail.smtp import SmtpFailure
 from app.models import OutboxItem, Progress
 from app.models.base import utcnow
@@ -82,6 +83,7 @@ class OutboxDispatcher(leases.Singleton):
             # Many completions wake it in a burst; one pass a little later serves them all.
             await asyncio.sleep(MIN_PASS_INTERVAL)
 
+    @tasking.completes
     async def recover(self, takeover: bool = False) -> int:
         """Attempts whose process died while talking to the server: count them as failed attempts,
         with a trace, and let them be retried (at least once beats never). A process on this host
@@ -127,6 +129,7 @@ class OutboxDispatcher(leases.Singleton):
             await s.commit()
         return len(dead[:100])
 
+    @tasking.completes
     async def schedule(self) -> float:
         """Claim and hand over what is due; returns seconds until the next scheduled message."""
         o = OutboxItem
@@ -163,6 +166,7 @@ class OutboxDispatcher(leases.Singleton):
             return self.tick
         return max(0.0, min(self.tick, (upcoming - utcnow()).total_seconds()))
 
+    @tasking.completes
     async def purge(self) -> int:
         o = OutboxItem
         async with self.ctx.db.core() as s:

@@ -68,6 +68,7 @@ def gone(holder: str) -> bool:
     return start != "-" and now_started is not None and now_started != start  # the pid was reused
 
 
+@tasking.completes
 async def hold(ctx: Context, name: str, owner: str) -> bool:
     """Take or renew the lease; False while another live owner holds it."""
     now = utcnow()
@@ -94,6 +95,7 @@ async def hold(ctx: Context, name: str, owner: str) -> bool:
     return taken
 
 
+@tasking.completes
 async def release(ctx: Context, name: str, owner: str) -> None:
     """Give the lease up at once, so another process need not wait for it to expire."""
     async with ctx.db.core() as s:

@@ -64,6 +64,7 @@ class Supervisor:
                     while not commands.empty():
                         await self._handle(commands.get_nowait())
 
+    @tasking.completes
     async def claim(self) -> set[str]:
         now = utcnow()
         expires = now + timedelta(seconds=self.ctx.settings.lease_seconds)

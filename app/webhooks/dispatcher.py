@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app import events
+from app import events, tasking
 from app.models import Account, Event, Setting, WebhookDelivery
 from app.models.base import utcnow
 from app.services import leases
@@ -62,6 +62,7 @@ class Dispatcher(leases.Singleton):
             # takes them all, instead of one database round per commit.
             await asyncio.sleep(MIN_PASS_INTERVAL)
 
+    @tasking.completes
     async def fan_out(self) -> int:
         """New events → deliveries, with the cursor moved in the same transaction."""
         created = 0
@@ -125,6 +126,7 @@ class Dispatcher(leases.Singleton):
         )
         return {a: u for a, u in result.all() if u}
 
+    @tasking.completes
     async def schedule(self) -> float:
         """Send every due lane head; returns how long until the next one is due."""
         now = utcnow()
