@@ -27,6 +27,7 @@ from app.api import (
     templates,
     tokens,
     tracking,
+    troubleshooting,
     webhooks,
 )
 from app.api.auth import FailureLimiter
@@ -36,6 +37,7 @@ from app.config import Settings
 from app.db import migrate
 from app.graphql import create_graphql
 from app.sending.dispatcher import OutboxDispatcher
+from app.services import protocol_logs
 from app.services import settings as settings_service
 from app.services.context import Context
 from app.sync.supervisor import Supervisor
@@ -58,6 +60,7 @@ ROUTERS = (
     tokens.router,
     webhooks.router,
     system.router,
+    troubleshooting.router,
 )
 
 
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         if settings.auto_migrate and own_ctx:
             await migrate(settings.database_url)
         app.state.ctx = ctx or Context.from_settings(settings)
+        protocol_logs.attach(app.state.ctx)  # command connections of accounts with ``logs: true``
         broker.state.ctx = app.state.ctx
         settings_service.use_for_mail(app.state.ctx)  # ignoreMailCertErrors, before any connection
         bus = await eventbus.start(settings.redis_url)
@@ -130,4 +134,5 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
     app.state.limiter = FailureLimiter(settings.auth_failures_per_minute)
     if ctx is not None:
         app.state.ctx = ctx
+        protocol_logs.attach(ctx)
     return app

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import aioimaplib
 
-from app.mail import aioimaplib_patch, imapconnect, imapparse, utf7
+from app.mail import aioimaplib_patch, imapconnect, imapparse, utf7, wirelog
 from app.mail.types import FetchedMessage
 
 aioimaplib_patch.apply()
@@ -79,8 +79,16 @@ class Fetched:
 class ImapConnection:
     """Connect with :meth:`open`; every later call either completes, raises, or times out."""
 
-    def __init__(self, settings: dict[str, Any], *, timeout: float = 30.0, name: str = "imap") -> None:
+    def __init__(
+        self,
+        settings: dict[str, Any],
+        *,
+        timeout: float = 30.0,
+        name: str = "imap",
+        wire: wirelog.Sink | None = None,
+    ) -> None:
         self.settings = settings
+        self.wire = wire  # the account's protocol log, when it keeps one
         self.timeout = timeout
         self.name = name
         self.capabilities: frozenset[str] = frozenset()
@@ -98,7 +106,7 @@ class ImapConnection:
         log in and enable CONDSTORE/QRESYNC."""
         try:
             self._raw = await imapconnect.connect(
-                self.settings, timeout=self.timeout, lost=self.lost, on_lost=self._on_lost
+                self.settings, timeout=self.timeout, lost=self.lost, on_lost=self._on_lost, wire=self.wire
             )
         except imapconnect.ConnectError as exc:
             self.close()

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import aioimaplib
 
-from app.mail import tls
+from app.mail import tls, wirelog
 
 T = TypeVar("T")
 
@@ -29,7 +29,12 @@ class ConnectError(Exception):
 
 
 class _Client(aioimaplib.IMAP4):  # type: ignore[misc]
-    """aioimaplib's client, left unconnected (``create_client`` is its hook for that)."""
+    """aioimaplib's client, left unconnected (``create_client`` is its hook for that); with a
+    ``wire`` sink its protocol reports the traffic to the account's protocol log."""
+
+    def __init__(self, *args: Any, wire: wirelog.Sink | None = None, **kwargs: Any) -> None:
+        self.wire = wire
+        super().__init__(*args, **kwargs)
 
     def create_client(
         self,
@@ -39,7 +44,11 @@ class _Client(aioimaplib.IMAP4):  # type: ignore[misc]
         conn_lost_cb: Callable[[Exception | None], None] | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self.protocol = aioimaplib.IMAP4ClientProtocol(loop or asyncio.get_running_loop(), conn_lost_cb)
+        loop = loop or asyncio.get_running_loop()
+        if self.wire is None:
+            self.protocol = aioimaplib.IMAP4ClientProtocol(loop, conn_lost_cb)
+        else:
+            self.protocol = wirelog.TappedProtocol(loop, conn_lost_cb, self.wire)
 
 
 async def connect(
@@ -48,6 +57,7 @@ async def connect(
     timeout: float,
     lost: asyncio.Event,
     on_lost: Callable[[Exception | None], None],
+    wire: wirelog.Sink | None = None,
 ) -> Any:
     """A greeted aioimaplib client, over implicit TLS with ``secure``, else upgraded with STARTTLS
     whenever the server offers it. ``on_lost`` is called when the connection goes (and must set
@@ -55,7 +65,7 @@ async def connect(
     host = str(settings.get("host") or "")
     secure = bool(settings.get("secure"))
     port = int(settings.get("port") or (993 if secure else 143))
-    client = _Client(host, port, timeout=timeout, conn_lost_cb=on_lost)
+    client = _Client(host, port, timeout=timeout, conn_lost_cb=on_lost, wire=wire)
     try:
         await asyncio.wait_for(_open(client.protocol, settings, host, port, secure, lost, timeout), timeout)
     except BaseException as exc:
@@ -120,9 +130,11 @@ async def _open(
     if response.result != "OK":
         raise ConnectError("STARTTLS was refused", "ETLS")
     try:
-        protocol.transport = await loop.start_tls(
-            protocol.transport, protocol, context, server_hostname=name, ssl_handshake_timeout=timeout
+        raw = wirelog.unwrap(protocol.transport)
+        upgraded = await loop.start_tls(
+            raw, protocol, context, server_hostname=name, ssl_handshake_timeout=timeout
         )
+        protocol.transport = wirelog.rewrap(protocol, upgraded)
     except ConnectionResetError:
         raise ConnectError(tls.HANDSHAKE_CLOSED, "ETLS") from None
     await _unless_lost(protocol.capability(), lost)  # RFC 3501: forget what was said in the clear

@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.mail.imap import ImapConnection, ImapError
+from app.mail.wirelog import Sink
+
+#: The protocol log sink for (account, connection name), or None when the account keeps none.
+WireFactory = Callable[[str, str], Awaitable[Sink | None]]
 
 
 @dataclass
@@ -28,6 +32,7 @@ class CommandPool:
         self.timeout = timeout
         self.idle_seconds = idle_seconds
         self._slots: dict[str, _Slot] = {}
+        self.wire: WireFactory | None = None
 
     @asynccontextmanager
     async def use(self, account: str, settings: dict[str, Any]) -> AsyncIterator[ImapConnection]:
@@ -38,7 +43,8 @@ class CommandPool:
                 if slot.conn is not None:
                     slot.conn.close()
                 slot.conn = None
-                conn = ImapConnection(settings, timeout=self.timeout, name=f"{account}/command")
+                wire = await self.wire(account, "command") if self.wire is not None else None
+                conn = ImapConnection(settings, timeout=self.timeout, name=f"{account}/command", wire=wire)
                 await conn.open()
                 slot.conn = conn
             try:

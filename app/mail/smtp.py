@@ -12,11 +12,14 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import aiosmtplib
 
 from app.mail import dsn, tls
+from app.mail.smtplog import LoggedSMTP
+from app.mail.wirelog import Sink
 
 __all__ = ["SmtpFailure", "SmtpResult", "check", "classify", "client", "send"]
 
@@ -110,19 +113,21 @@ def classify(exc: BaseException) -> SmtpFailure:
     return SmtpFailure(str(exc) or type(exc).__name__, "EPROTOCOL")
 
 
-async def client(cfg: dict[str, Any], timeout: float) -> aiosmtplib.SMTP:
-    """An unconnected client, with ``ignoreMailCertErrors`` read afresh."""
+async def client(cfg: dict[str, Any], timeout: float, wire: Sink | None = None) -> aiosmtplib.SMTP:
+    """An unconnected client, with ``ignoreMailCertErrors`` read afresh; with ``wire``, one that
+    reports its dialogue to that protocol log sink."""
     await tls.policy.ignore_cert_errors()
-    return _client(cfg, timeout)
+    return _client(cfg, timeout, wire)
 
 
-def _client(cfg: dict[str, Any], timeout: float) -> aiosmtplib.SMTP:
+def _client(cfg: dict[str, Any], timeout: float, wire: Sink | None = None) -> aiosmtplib.SMTP:
     """An unconnected client: ``secure`` means implicit TLS, otherwise STARTTLS when offered.
     The context carries the account's ``tls`` options (``servername`` included) and the
     instance-wide ``ignoreMailCertErrors`` as last read (:func:`client` reads it first)."""
     secure = bool(cfg.get("secure"))
     ignore = tls.policy.current
-    return aiosmtplib.SMTP(
+    factory: Any = aiosmtplib.SMTP if wire is None else partial(LoggedSMTP, sink=wire)
+    return factory(  # type: ignore[no-any-return]
         hostname=cfg.get("host") or "",
         port=int(cfg.get("port") or (465 if secure else 587)),
         use_tls=secure,
@@ -193,6 +198,7 @@ async def send(
     *,
     timeout: float = 60.0,
     accepted: Accepted | None = None,
+    wire: Sink | None = None,
 ) -> SmtpResult:
     """Deliver ``message`` to the account's SMTP server; raises :class:`SmtpFailure`.
 
@@ -205,7 +211,7 @@ async def send(
     addresses = unique(recipients)
     if not addresses:
         raise SmtpFailure("No recipients defined", "EENVELOPE", permanent=True)
-    smtp = await client(cfg, timeout)
+    smtp = await client(cfg, timeout, wire)
     try:
         try:
             refused, reply = await _transaction(smtp, cfg, sender, addresses, message)

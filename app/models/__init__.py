@@ -7,6 +7,7 @@ from app.models.gateway import Gateway
 from app.models.mailbox import Mailbox
 from app.models.message import Message
 from app.models.outbox import OutboxItem, Progress
+from app.models.protocol_log import ProtocolLog
 from app.models.setting import Lease, Setting
 from app.models.template import Template
 from app.models.token import Token
@@ -23,6 +24,7 @@ __all__ = [
     "Message",
     "OutboxItem",
     "Progress",
+    "ProtocolLog",
     "Setting",
     "Template",
     "Token",

@@ -158,7 +158,9 @@ class _AccountFields(StrictInput):
         default=None, description="Extra HTTP headers for this account's webhook requests"
     )
     proxy: Annotated[str, Field(max_length=2048)] | None = Field(default=None, description=IGNORED)
-    logs: bool | None = Field(default=None, description=IGNORED)
+    logs: bool | None = Field(
+        default=None, description="Keep a protocol log of IMAP/SMTP traffic (GET /v1/logs/{account})"
+    )
     imapIndexer: Literal["full", "fast"] | None = Field(default=None, description=IGNORED)
     path: SyncPaths | None = Field(default=None, description="Folders to sync; '*' or omitted syncs all")
     subconnections: list[FolderPath] | None = Field(
@@ -270,7 +272,7 @@ class AccountInfo(AccountSummary):
     webhooksCustomHeaders: Headers = Field(default_factory=list)
     sendOnly: bool = Field(default=False, description="IMAP is off: the account only sends")
     quota: Quota | None = Field(default=None, description="With ?quota=true, when the server has QUOTA")
-    logs: bool | None = Field(default=None, description=IGNORED)
+    logs: bool | None = Field(default=None, description="Whether a protocol log is kept")
     imapIndexer: str | None = Field(default=None, description=IGNORED)
     connections: int | None = Field(default=None, description=IGNORED)
     smtpStatus: SmtpStatus = Field(default=None, description=IGNORED)
@@ -302,6 +304,18 @@ class SyncInput(StrictInput):
 
 class SyncResult(Output):
     sync: bool
+
+
+class FlushInput(StrictInput):
+    flush: bool = Field(default=False, description="Must be true for anything to happen")
+    notifyFrom: datetime | None = Field(
+        default=None, description="Announce messageNew again only for mail newer than this (default: now)"
+    )
+    imapIndexer: Literal["full", "fast"] | None = Field(default=None, description=IGNORED)
+
+
+class FlushResult(Output):
+    flush: bool
 
 
 class VerifyInput(StrictInput):

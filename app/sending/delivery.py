@@ -33,7 +33,7 @@ from app.models import Account, Message, OutboxItem, Progress
 from app.models.base import utcnow
 from app.schemas.common import iso
 from app.schemas.messages import FlagChanges
-from app.services import accounts, credentials, gateways, leases, messages
+from app.services import accounts, credentials, gateways, leases, messages, protocol_logs
 from app.services.context import Context
 from app.services.errors import AccountNotFound, ServiceError
 from app.services.mailaccess import find_mailbox
@@ -107,6 +107,7 @@ async def run(ctx: Context, queue_id: str, claim: str) -> str:
                 item.raw,
                 timeout=ctx.settings.smtp_timeout,
                 accepted=accepted,
+                wire=await protocol_logs.wire(ctx, account.id, "smtp", account) if account else None,
             )
     except SmtpFailure as exc:
         await _gateway_used(ctx, item, exc)

@@ -25,7 +25,7 @@ from app.schemas.accounts import (
     RegisterResult,
 )
 from app.schemas.common import page_count
-from app.services import account_options, credentials
+from app.services import account_options, credentials, protocol_logs
 from app.services.context import Context
 from app.services.errors import AccountNotFound
 from app.services.principal import Principal
@@ -214,10 +214,14 @@ async def update_account(ctx: Context, principal: Principal, account_id: str, da
         row = await session.get(Account, account_id)
         if row is None:
             raise AccountNotFound()
+        logged_before = protocol_logs.enabled(row)
         changed = _apply(ctx, row, data, set(data.model_fields_set))
+        relog = protocol_logs.enabled(row) != logged_before  # connections are tapped when opened
         await session.commit()
     ctx.accounts.drop(account_id)
-    if changed:
+    if relog:
+        await ctx.imap.drop(account_id)
+    if changed or relog:
         ctx.control.send(account_id, "changed")
     return account_id
 

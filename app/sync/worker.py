@@ -16,7 +16,7 @@ from app import tasking
 from app.mail import specialuse
 from app.mail.imap import AuthenticationFailed, ConnectFailed, ImapConnection, ImapError
 from app.models import Account, AccountState, Mailbox
-from app.services import account_options, credentials
+from app.services import account_options, credentials, flush, protocol_logs
 from app.services.context import Context
 from app.services.states import IllegalTransition, transition
 from app.sync.folder import sync_folder
@@ -93,6 +93,8 @@ class AccountWorker:
     async def _run(self) -> None:
         while True:
             account = await self._load()
+            if account is not None and flush.pending(account):  # between sessions: no sync in flight
+                account = await flush.perform(self.ctx, self.account)
             if account is None or not account.has_imap:
                 return
             self.signals.reconnect.clear()
@@ -139,7 +141,10 @@ class AccountWorker:
 
     async def _open(self, account: Account, name: str) -> ImapConnection:
         cfg = credentials.reveal(account.imap, self.ctx.cipher) or {}
-        conn = ImapConnection(cfg, timeout=self.ctx.settings.imap_timeout, name=f"{self.account}/{name}")
+        wire = await protocol_logs.wire(self.ctx, self.account, name, account)
+        conn = ImapConnection(
+            cfg, timeout=self.ctx.settings.imap_timeout, name=f"{self.account}/{name}", wire=wire
+        )
         self._connections.append(conn)
         await conn.open()
         return conn
