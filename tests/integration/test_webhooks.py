@@ -28,6 +28,7 @@ from app.tasks import webhooks as webhook_tasks
 from app.tasks.broker import broker
 from app.webhooks.dispatcher import Dispatcher
 from tests.conftest import make_settings
+from tests.integration.conftest import wait_until
 from tests.servers.receiver import Answer, AppServer, Receiver
 
 SECRET = "s3cret-key"
@@ -264,7 +265,11 @@ async def test_egress_guard(hooks: Hooks) -> None:
         await s.commit()
     hooks.ctx.webhook_settings.clear()
     await hooks.event()
-    await asyncio.sleep(1)
+
+    async def failed() -> bool:
+        return any(d["status"] == "failed" for d in await hooks.deliveries())
+
+    await wait_until(failed, 15, lambda: "the delivery to a forbidden address never failed")
     [delivery] = await hooks.deliveries()
     assert delivery["status"] == "failed" and "EgressRefused" in delivery["lastError"]
 
