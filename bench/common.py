@@ -86,7 +86,6 @@ def mailgate(**env: str) -> Iterator[Server]:
         {
             "MAILGATE_DATA_DIR": str(data),
             "MAILGATE_PORT": str(port),
-            "MAILGATE_LOG_LEVEL": "warning",
             "MAILGATE_SECRET": "bench",
         },
         **env,

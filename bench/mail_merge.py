@@ -101,8 +101,7 @@ def server(use_redis: bool) -> Iterator[tuple[str, dict[str, str]]]:
     with Redis(Path(tempfile.mkdtemp(prefix="mailgate-bench-redis-"))) as redis:
         env = {"MAILGATE_REDIS_URL": redis.url}
         with mailgate(**env) as running:
-            worker_env = env | {"MAILGATE_DATA_DIR": str(running.data_dir), "MAILGATE_SECRET": "bench",
-                                "MAILGATE_LOG_LEVEL": "warning"}  # fmt: skip
+            worker_env = env | {"MAILGATE_DATA_DIR": str(running.data_dir), "MAILGATE_SECRET": "bench"}
             with with_worker(worker_env):
                 yield running.base, running.headers
 

@@ -119,8 +119,7 @@ async def main(args: argparse.Namespace) -> None:
         with Redis(Path(tempfile.mkdtemp(prefix="mailgate-bench-redis-"))) as redis:
             env = {"MAILGATE_REDIS_URL": redis.url}
             with mailgate(**env) as server:
-                worker_env = env | {"MAILGATE_DATA_DIR": str(server.data_dir), "MAILGATE_SECRET": "bench",
-                                    "MAILGATE_LOG_LEVEL": "warning"}  # fmt: skip
+                worker_env = env | {"MAILGATE_DATA_DIR": str(server.data_dir), "MAILGATE_SECRET": "bench"}
                 with with_worker(worker_env):
                     figures = await run_once(server.base, server.headers, port, args)
                 report("sending, Redis broker + 1 worker", figures)
