@@ -4,7 +4,7 @@ Run: .venv/bin/python -m bench.graphql [--messages 10000] [--wrk-seconds 10] [--
 Needs Dovecot, Redis and wrk. Prints:
 - GET /v1/account/bench/messages?pageSize=20 and a GraphQL `messages(first: 20)` query asking for
   the same fields, both with wrk against the same `mailgate serve` in the same run, and the ratio
-  (plus the same query with a second root field, which takes the executor instead of the hot path);
+  (plus the same query with a second root field: both go through strawberry's one execution path);
 - event row written -> websocket subscriber receives it: written by the API process itself, and
   by a separate writer process (Redis wake-up bus).
 """
@@ -50,7 +50,7 @@ FIELDS = (
 QUERY = (
     'query { messages(account: "bench", first: 20) { totalCount edges { cursor node { ' + FIELDS + " } } } }"
 )
-# Two root fields: not the lone-field hot path, but graphql-core's executor with the memoized page.
+# A second root field: the same execution path, with one more field to complete.
 QUERY_TWO_FIELDS = QUERY.replace("query {", "query { __typename ", 1)
 POST_SCRIPT = """
 wrk.method = "POST"

@@ -3,7 +3,7 @@ subscriptions on the change log (graphql-transport-ws)."""
 
 from __future__ import annotations
 
-from app.graphql.context import MailgateGraphQL
+from app.graphql.view import MailgateGraphQL
 
 
 def create_graphql() -> MailgateGraphQL:

@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from app.api.errors import invalid
 from app.graphql.types.generate import to_payload
+from app.web.errors import invalid
 
 M = TypeVar("M", bound=BaseModel)
 

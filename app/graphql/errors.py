@@ -11,8 +11,8 @@ from graphql import GraphQLError
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.api.errors import field_errors
 from app.mail.compose import InvalidMessage
+from app.web.errors import field_errors
 
 log = logging.getLogger("mailgate.graphql")
 

@@ -8,7 +8,6 @@ import strawberry
 
 from app.graphql.args import parse
 from app.graphql.context import GraphQLContext, Info
-from app.graphql.hot import Cold, hot
 from app.graphql.types.accounts import AccountInfo, AccountList
 from app.graphql.types.mailboxes import Mailbox
 from app.graphql.types.messages import MessageConnection, MessageDetails, SearchInput, TextContent, connection
@@ -37,13 +36,6 @@ from app.services import (
 from app.services import stats as stats_service
 
 
-@hot("messages")
-async def _messages(context: GraphQLContext, arguments: dict[str, Any]) -> MessageConnection:
-    if arguments.get("search") is not None:
-        raise Cold()  # search results are not cached pages
-    return await message_page(context, **arguments)
-
-
 async def message_page(
     context: GraphQLContext,
     account: str,
@@ -52,7 +44,6 @@ async def message_page(
     after: str | None = None,
     search: Any = None,
 ) -> MessageConnection:
-    """The ``messages`` field (also on the hot path, where ``search`` is a plain dict)."""
     q = parse(MessageListQuery, path=path, pageSize=first, cursor=after)
     ctx, principal = context.ctx, await context.principal()
     if search is None:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError, GraphQLSyntaxError, OperationType, execute, get_operation_ast
-from strawberry.execution import optimized_is_awaitable
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext, ExecutionResult
-from strawberry.utils.await_maybe import await_maybe
+from strawberry.types import ExecutionContext
 
-from app.graphql.errors import shape
-from app.graphql.memo import MemoizingExecutionContext
+from app.graphql.extensions import EXTENSIONS
 from app.graphql.mutations import Mutation
-from app.graphql.pipeline import Pipeline, cached_document, verdict
 from app.graphql.queries import Query
 from app.graphql.subscriptions import Subscription
 from app.graphql.types.scalars import SCALAR_OVERRIDES
@@ -44,36 +40,6 @@ class MailgateSchema(strawberry.Schema):
                 )
                 error.extensions = {**(error.extensions or {}), "code": code, "statusCode": 400}
 
-    async def execute_prepared(
-        self, query: str, variables: dict[str, Any] | None, operation_name: str | None, context: Any
-    ) -> ExecutionResult | None:
-        """Run a query or mutation whose document is already parsed and known to be valid
-        straight through graphql-core, skipping strawberry's per-request extension machinery
-        (which costs more than a cached page); None when it is not such an operation, and
-        the caller takes the ordinary path, which parses, validates and remembers it."""
-        document = cached_document(query)
-        if document is None or verdict(query) != []:
-            return None
-        operation = get_operation_ast(document, operation_name)
-        if operation is None or operation.operation == OperationType.SUBSCRIPTION:
-            return None
-        result = await await_maybe(
-            execute(
-                self._schema,
-                document,
-                variable_values=variables,
-                operation_name=operation_name,
-                context_value=context,
-                is_awaitable=cast(Any, optimized_is_awaitable),
-                executor_class=MemoizingExecutionContext,
-                operation_extensions=None,
-            )
-        )
-        if result.errors:
-            self.process_errors(result.errors)
-            result.errors = [shape(e) for e in result.errors]
-        return ExecutionResult(data=result.data, errors=result.errors, extensions=None)
-
 
 schema = MailgateSchema(
     query=Query,
@@ -81,9 +47,7 @@ schema = MailgateSchema(
     subscription=Subscription,
     config=StrawberryConfig(default_resolver=resolve_default),
     scalar_overrides=SCALAR_OVERRIDES,
-    execution_context_class=MemoizingExecutionContext,
-    # A factory (instances are deprecated); its caches are module-level, shared by every request.
-    extensions=[Pipeline],
+    extensions=EXTENSIONS,
 )
 
 

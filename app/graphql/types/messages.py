@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 import strawberry
 
-from app.graphql.memo import Memoized
 from app.graphql.types.generate import input_type, output_type, register
 from app.mail import ids
 from app.schemas import messages as s
@@ -55,7 +54,7 @@ class MessageEdge:
 
 
 @strawberry.type(description="A folder listing, newest first")
-class MessageConnection(Memoized):
+class MessageConnection:
     totalCount: int
     page: int = strawberry.field(description="The REST page number this slice corresponds to")
     pages: int
@@ -65,7 +64,8 @@ class MessageConnection(Memoized):
 
 
 def connection(page: Page) -> MessageConnection:
-    """The connection for a page; built once per cached page, and so rendered once per query."""
+    """The connection for a page, built once per cached page: it holds only the page's data,
+    which is the same for every caller allowed to read it, and is completed per request."""
     found = page.renderings.get("graphql")
     if found is None:
         edges = []

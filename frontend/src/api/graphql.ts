@@ -53,7 +53,7 @@ export type AccountCreateInput = {
   webhooksCustomHeaders?: InputMaybe<Array<CustomHeaderInput>>;
   /** Accepted, ignored: this instance has no such subsystem. */
   proxy?: InputMaybe<Scalars['String']['input']>;
-  /** Accepted, ignored: this instance has no such subsystem. */
+  /** Keep a protocol log of IMAP/SMTP traffic (GET /v1/logs/{account}) */
   logs?: InputMaybe<Scalars['Boolean']['input']>;
   /** Accepted, ignored: this instance has no such subsystem. */
   imapIndexer?: InputMaybe<Scalars['String']['input']>;
@@ -114,7 +114,7 @@ export type AccountDetails = {
   sendOnly: Scalars['Boolean']['output'];
   /** With ?quota=true, when the server has QUOTA */
   quota?: Maybe<Quota>;
-  /** Accepted, ignored: this instance has no such subsystem. */
+  /** Whether a protocol log is kept */
   logs?: Maybe<Scalars['Boolean']['output']>;
   /** Accepted, ignored: this instance has no such subsystem. */
   imapIndexer?: Maybe<Scalars['String']['output']>;
@@ -170,7 +170,7 @@ export type AccountUpdateInput = {
   webhooksCustomHeaders?: InputMaybe<Array<CustomHeaderInput>>;
   /** Accepted, ignored: this instance has no such subsystem. */
   proxy?: InputMaybe<Scalars['String']['input']>;
-  /** Accepted, ignored: this instance has no such subsystem. */
+  /** Keep a protocol log of IMAP/SMTP traffic (GET /v1/logs/{account}) */
   logs?: InputMaybe<Scalars['Boolean']['input']>;
   /** Accepted, ignored: this instance has no such subsystem. */
   imapIndexer?: InputMaybe<Scalars['String']['input']>;

@@ -822,6 +822,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/logs/{account}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's protocol log as text, oldest line first: time, connection, direction */
+        get: operations["get_logs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/account/{account}/flush": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Drop the account's message index and rebuild it from the server, without announcing the */
+        put: operations["flush_account"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -878,7 +912,7 @@ export interface components {
             proxy: string | null;
             /**
              * Logs
-             * @description Accepted, ignored: this instance has no such subsystem.
+             * @description Keep a protocol log of IMAP/SMTP traffic (GET /v1/logs/{account})
              * @default null
              */
             logs: boolean | null;
@@ -1493,7 +1527,7 @@ export interface components {
             quota: components["schemas"]["Quota"] | null;
             /**
              * Logs
-             * @description Accepted, ignored: this instance has no such subsystem.
+             * @description Whether a protocol log is kept
              * @default null
              */
             logs: boolean | null;
@@ -1957,7 +1991,7 @@ export interface components {
             proxy: string | null;
             /**
              * Logs
-             * @description Accepted, ignored: this instance has no such subsystem.
+             * @description Keep a protocol log of IMAP/SMTP traffic (GET /v1/logs/{account})
              * @default null
              */
             logs: boolean | null;
@@ -2642,6 +2676,32 @@ export interface components {
             } & {
                 [key: string]: boolean | string[];
             }) | null;
+        };
+        /** FlushInput */
+        FlushInput: {
+            /**
+             * Flush
+             * @description Must be true for anything to happen
+             * @default false
+             */
+            flush: boolean;
+            /**
+             * Notifyfrom
+             * @description Announce messageNew again only for mail newer than this (default: now)
+             * @default null
+             */
+            notifyFrom: string | null;
+            /**
+             * Imapindexer
+             * @description Accepted, ignored: this instance has no such subsystem.
+             * @default null
+             */
+            imapIndexer: ("full" | "fast") | null;
+        };
+        /** FlushResult */
+        FlushResult: {
+            /** Flush */
+            flush: boolean;
         };
         /** GatewayCreate */
         GatewayCreate: {
@@ -12073,6 +12133,162 @@ export interface operations {
             };
             /** @description Token lacks the scope or is bound to another account */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many failed authentications */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_logs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Token lacks the scope or is bound to another account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many failed authentications */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    flush_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlushInput"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlushResult"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Token lacks the scope or is bound to another account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
