@@ -232,6 +232,7 @@ class SmtpSink:
         self._lock = threading.Lock()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._defaults = (require_auth, None if xoauth2_tokens is None else dict(xoauth2_tokens))
+        self._default_users = dict(self.users)
         self._controller: _SinkController | None = None
 
     # ------------------------------------------------------------------ knobs
@@ -295,13 +296,14 @@ class SmtpSink:
                 self._waiters.remove(waiter)
 
     def reset(self) -> None:
-        """Forget messages and restore mode="accept", no stall and the constructor's auth settings."""
+        """Forget messages and restore mode="accept", no stall and the constructor's users and auth settings."""
         with self._lock:
             self.messages.clear()
         self._mode = "accept"
         self.stall_at = None
         self.stalled.clear()
         self.require_auth, tokens = self._defaults
+        self.users = dict(self._default_users)
         self.xoauth2_tokens = None if tokens is None else dict(tokens)
 
     # ------------------------------------------------------------- lifecycle
