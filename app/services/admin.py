@@ -17,10 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from app.models import Setting
-from app.models.token import Token
 from app.services.context import Context
 from app.services.errors import InvalidRequest
-from app.services.principal import Principal
 
 PASSWORD_KEY = "adminPasswordHash"
 SIGNING_KEY = "adminSessionKey"
@@ -131,12 +129,3 @@ async def end_all_sessions(ctx: Context) -> int:
         generation = int(row.value)
         await s.commit()
     return generation
-
-
-async def token_principal(ctx: Context, token_id: str) -> Principal | None:
-    """The principal of a token a session was opened with; None once it is revoked."""
-    async with ctx.db.session() as s:
-        row = await s.get(Token, token_id)
-    if row is None:
-        return None
-    return Principal(token_id=row.id, scopes=frozenset(row.scopes), account=row.account)

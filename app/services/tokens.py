@@ -189,9 +189,7 @@ async def revoke(ctx: Context, principal: Principal, token_or_id: str) -> None:
     ctx.principals.drop(row.id)
 
 
-async def authenticate(
-    ctx: Context, token: str, ip: str | None = None, request: Request | None = None
-) -> Principal | None:
+async def authenticate(ctx: Context, token: str, request: Request) -> Principal | None:
     """The principal of a valid token, None for an unknown or expired one; Forbidden when the
     token's restrictions refuse this request. Only unrestricted tokens without expiry are cached,
     so a restriction or an expiry is checked on every request."""
@@ -201,17 +199,23 @@ async def authenticate(
     hit = ctx.principals.get(token_id)
     if hit is not None:
         return hit
-    seen = request or Request(ip=ip)
-    if seen.ip is None:
-        seen = Request(ip=ip, referrer=seen.referrer, method=seen.method, path=seen.path)
-    principal, cacheable = await _load_principal(ctx, token_id, seen)
+    principal, cacheable = await _load_principal(ctx, token_id, request)
     if principal is None or not cacheable:
         return principal
     # Cached through a fresh read: a revocation that raced this request is never undone.
-    return await ctx.principals.get_or_load(token_id, lambda: _unrestricted(ctx, token_id))
+    return await ctx.principals.get_or_load(token_id, lambda: principal_of(ctx, token_id))
 
 
-async def _unrestricted(ctx: Context, token_id: str) -> Principal | None:
+async def session_principal(ctx: Context, token_id: str, request: Request) -> Principal | None:
+    """What an admin session opened with a token grants now: None once the token is revoked or
+    expired, Forbidden where its restrictions refuse this request, as the token itself would be."""
+    principal, _cacheable = await _load_principal(ctx, token_id, request)
+    return principal
+
+
+async def principal_of(ctx: Context, token_id: str) -> Principal | None:
+    """What a stored token grants, by id, with no check of its expiry or restrictions; None once
+    it is revoked."""
     async with ctx.db.session() as session:
         row = await session.get(Token, token_id)
     return (

@@ -55,14 +55,11 @@ def presented_token(conn: HTTPConnection) -> str | None:
 
 
 async def authenticate(conn: HTTPConnection, ctx: Context, limiter: FailureLimiter) -> Principal:
-    ip = conn.client.host if conn.client else "unknown"
-    seen = tokens.Request(ip=ip, referrer=conn.headers.get("referer"), path=conn.url.path)
-    if conn.scope["type"] == "http":
-        seen = tokens.Request(ip=ip, referrer=seen.referrer, method=conn.scope.get("method"), path=seen.path)
+    seen = session.seen_request(conn)
     token = presented_token(conn)
     if token is None and (by_session := await session.principal(ctx, conn)) is not None:
         return by_session  # the admin UI's cookie
-    return await authenticate_token(token, ip, ctx, limiter, seen)
+    return await authenticate_token(token, seen.ip or "unknown", ctx, limiter, seen)
 
 
 async def authenticate_token(
@@ -77,7 +74,8 @@ async def authenticate_token(
     A valid token is never refused: the limiter sees only failures, so clients that share an
     address (a proxy, a NAT) cannot lock each other out by guessing. Checking first costs one
     primary-key lookup of a well-formed token (malformed ones are refused without a query)."""
-    principal = await tokens.authenticate(ctx, token, ip, seen) if token is not None else None
+    request = seen or tokens.Request(ip=ip)
+    principal = await tokens.authenticate(ctx, token, request) if token is not None else None
     if principal is not None:
         return principal
     limiter.check(ip)

@@ -19,7 +19,7 @@ from pydantic_core import from_json, to_json
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from app.services import admin
+from app.services import admin, tokens
 from app.services.context import Context
 from app.services.errors import AuthenticationRequired, ServiceError
 from app.services.principal import Principal
@@ -131,6 +131,16 @@ async def current(ctx: Context, conn: HTTPConnection) -> tuple[Session, str] | N
     return session, csrf_token(state.signing_key, session)
 
 
+def seen_request(conn: HTTPConnection) -> tokens.Request:
+    """What a token's restrictions are checked against: the caller's address, Referer, method, path."""
+    return tokens.Request(
+        ip=conn.client.host if conn.client else "unknown",
+        referrer=conn.headers.get("referer"),
+        method=conn.scope.get("method") if conn.scope["type"] == "http" else None,
+        path=conn.url.path,
+    )
+
+
 async def principal(ctx: Context, conn: HTTPConnection, csrf: str | None = None) -> Principal | None:
     """Who a session cookie stands for; None without a cookie, so that the caller asks for a token.
 
@@ -152,9 +162,9 @@ async def principal(ctx: Context, conn: HTTPConnection, csrf: str | None = None)
         raise CsrfRefused()
     if session.token_id is None:
         return ADMIN
-    found_principal = await admin.token_principal(ctx, session.token_id)
+    found_principal = await tokens.session_principal(ctx, session.token_id, seen_request(conn))
     if found_principal is None:
         raise AuthenticationRequired(
-            "The token this session was opened with is revoked", code="SessionExpired"
+            "The token this session was opened with is revoked or expired", code="SessionExpired"
         )
     return found_principal

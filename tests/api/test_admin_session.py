@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx2
@@ -21,7 +22,8 @@ from sqlmodel import col, delete
 from app.api import admin_ui
 from app.api.auth import FailureLimiter
 from app.config import Settings
-from app.models import Setting
+from app.models import Setting, Token
+from app.models.base import utcnow
 from app.services import admin, tokens
 from app.services.context import Context
 from app.services.principal import OPERATOR
@@ -207,6 +209,19 @@ async def test_token_sign_in(client: httpx2.AsyncClient, ctx: Context) -> None:
     assert (await client.get("/admin/api/session")).json()["method"] == "token"
     assert (await client.get("/v1/accounts")).status_code == 200
     await tokens.revoke(ctx, OPERATOR, row.id)
+    r = await client.get("/v1/accounts")
+    assert r.status_code == 401 and r.json()["code"] == "SessionExpired"
+
+
+async def test_a_token_session_ends_when_the_token_expires(client: httpx2.AsyncClient, ctx: Context) -> None:
+    value, row = await tokens.issue(ctx, OPERATOR, description="ui", scopes=["api"], account=None)
+    assert (await client.post("/admin/api/login", json={"token": value})).status_code == 200
+    assert (await client.get("/v1/accounts")).status_code == 200
+    async with ctx.db.session() as s:
+        stored = await s.get(Token, row.id)
+        assert stored is not None
+        stored.expires = utcnow() - timedelta(seconds=1)
+        await s.commit()
     r = await client.get("/v1/accounts")
     assert r.status_code == 401 and r.json()["code"] == "SessionExpired"
 
