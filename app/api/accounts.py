@@ -22,7 +22,6 @@ from app.schemas.accounts import (
     VerifyResult,
 )
 from app.services import accounts, quota, verify
-from app.services.mailaccess import AccountUnavailable
 
 router = Router()
 TAG = "Accounts"
@@ -47,10 +46,7 @@ async def get_account(call: Call) -> AccountInfo:
     """Account details; secrets are masked. ``?quota=true`` asks the IMAP server for the quota."""
     found = await accounts.get_account(call.ctx, call.principal, call.path("account"))
     if call.query.quota:
-        try:
-            found.quota = await quota.account_quota(call.ctx, call.principal, found.account)
-        except AccountUnavailable:  # offline or IMAP-less: no quota to report, the rest still is
-            found.quota = None
+        found.quota = await quota.account_quota(call.ctx, call.principal, found.account)
     return found
 
 
