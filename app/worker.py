@@ -13,6 +13,7 @@ from taskiq.api import run_receiver_task
 from app import eventbus
 from app.config import Settings
 from app.sending.dispatcher import OutboxDispatcher
+from app.services import protocol_logs
 from app.services import settings as settings_service
 from app.services.context import Context
 from app.sync.supervisor import Supervisor
@@ -29,6 +30,7 @@ async def run(settings: Settings) -> None:
     broker.is_worker_process = True
     broker.state.ctx = ctx
     settings_service.use_for_mail(ctx)  # ignoreMailCertErrors, before any connection
+    protocol_logs.attach(ctx)  # command connections of accounts with ``logs: true``, as in serve
     await broker.startup()
     bus = await eventbus.start(settings.redis_url)
     stop = asyncio.Event()

@@ -169,7 +169,7 @@ async def wire(ctx: Context, account_id: str, connection: str, account: Account 
 
 
 def attach(ctx: Context) -> None:
-    """Let the API's command connections log for accounts that keep a protocol log."""
+    """Let this process's command connections log for accounts that keep a protocol log (serve and worker)."""
     ctx.imap.wire = partial(wire, ctx)
 
 
