@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import pytest
 
@@ -53,11 +53,28 @@ DOVECOT_USERS: dict[str, str] = {
 T = TypeVar("T")
 
 
+class _Server(Protocol):
+    def start(self) -> None: ...
+
+
+S = TypeVar("S", bound=_Server)
+
+
 def _create(factory: Callable[[], T]) -> T:
     try:
         return factory()
     except MissingBinaryError as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+def _running(factory: Callable[[], S], finish: Callable[[S], None]) -> Iterator[S]:
+    """The body of a session fixture: ``finish`` (stop, or stop and delete) runs even when start fails."""
+    server = _create(factory)
+    try:
+        server.start()
+        yield server
+    finally:
+        finish(server)
 
 
 @dataclass(frozen=True)
@@ -116,12 +133,9 @@ def dovecot(tmp_path_factory: pytest.TempPathFactory, tls_material: TlsMaterial)
     """Dovecot with alice@example.com/alicepw and bob@example.com/bobpw (shared mailboxes!);
     STARTTLS on ``port``, implicit TLS on ``tls_port``."""
     base = tmp_path_factory.mktemp("dovecot")
-    server = _create(lambda: Dovecot(base, DOVECOT_USERS, spare_users=200, tls=tls_material.server))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
+    yield from _running(
+        lambda: Dovecot(base, DOVECOT_USERS, spare_users=200, tls=tls_material.server), Dovecot.cleanup
+    )
 
 
 #: What Exchange/Outlook and many hosted servers offer: IDLE, but no CONDSTORE, QRESYNC, NOTIFY,
@@ -135,24 +149,16 @@ REDUCED_CAPABILITY = (
 def dovecot_reduced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
     """A second Dovecot advertising only ``REDUCED_CAPABILITY``; use ``fresh_user()`` for accounts."""
     base = tmp_path_factory.mktemp("dovecot-reduced")
-    server = _create(lambda: Dovecot(base, spare_users=50, imap_capability=REDUCED_CAPABILITY))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
+    yield from _running(
+        lambda: Dovecot(base, spare_users=50, imap_capability=REDUCED_CAPABILITY), Dovecot.cleanup
+    )
 
 
 @pytest.fixture(scope="session")
 def cyrus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cyrus]:
     """Cyrus IMAP (``.`` separator, folders under ``INBOX.``); ``fresh_user()`` makes accounts."""
     base = tmp_path_factory.mktemp("cyrus")
-    server = _create(lambda: Cyrus(base))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
+    yield from _running(lambda: Cyrus(base), Cyrus.cleanup)
 
 
 @pytest.fixture
@@ -162,68 +168,49 @@ def dovecot_user(dovecot: Dovecot) -> ImapUser:
     return ImapUser(email, password)
 
 
+def _reset_around(sink: SmtpSink) -> Iterator[SmtpSink]:
+    """Session sinks are shared: each test starts and leaves them empty, in mode="accept"."""
+    sink.reset()
+    try:
+        yield sink
+    finally:
+        sink.reset()
+
+
 @pytest.fixture(scope="session")
 def smtp_sink_server(tls_material: TlsMaterial) -> Iterator[SmtpSink]:
     """Session-wide sink offering STARTTLS; use the function-scoped ``smtp_sink`` in tests."""
     context = tls_material.server.server_context()
-    sink = _create(lambda: SmtpSink(dict(DOVECOT_USERS), require_auth=False, tls=context))
-    try:
-        sink.start()
-        yield sink
-    finally:
-        sink.stop()
+    yield from _running(lambda: SmtpSink(dict(DOVECOT_USERS), require_auth=False, tls=context), SmtpSink.stop)
 
 
 @pytest.fixture
 def smtp_sink(smtp_sink_server: SmtpSink) -> Iterator[SmtpSink]:
     """The session sink, reset (no messages, mode="accept", defaults) before and after."""
-    smtp_sink_server.reset()
-    try:
-        yield smtp_sink_server
-    finally:
-        smtp_sink_server.reset()
+    yield from _reset_around(smtp_sink_server)
 
 
 @pytest.fixture(scope="session")
 def smtp_sink_tls_server(tls_material: TlsMaterial) -> Iterator[SmtpSink]:
     context = tls_material.server.server_context()
-    sink = _create(lambda: SmtpSink(dict(DOVECOT_USERS), tls=context, implicit_tls=True))
-    try:
-        sink.start()
-        yield sink
-    finally:
-        sink.stop()
+    yield from _running(lambda: SmtpSink(dict(DOVECOT_USERS), tls=context, implicit_tls=True), SmtpSink.stop)
 
 
 @pytest.fixture
 def smtp_sink_tls(smtp_sink_tls_server: SmtpSink) -> Iterator[SmtpSink]:
     """A sink speaking implicit TLS (like port 465), reset before and after."""
-    smtp_sink_tls_server.reset()
-    try:
-        yield smtp_sink_tls_server
-    finally:
-        smtp_sink_tls_server.reset()
+    yield from _reset_around(smtp_sink_tls_server)
 
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
     """A private PostgreSQL cluster; ``postgres_server.create_database(name)`` gives a URL."""
     logs = tmp_path_factory.mktemp("postgres")
-    server = _create(lambda: Postgres(logs))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
+    yield from _running(lambda: Postgres(logs), Postgres.stop)
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
     """A private redis-server; ``redis_server.url`` is ``redis://127.0.0.1:PORT/0``."""
     base = tmp_path_factory.mktemp("redis")
-    server = _create(lambda: Redis(base))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
+    yield from _running(lambda: Redis(base), Redis.stop)
