@@ -36,6 +36,7 @@ from app.api.routing import Endpoint, to_route
 from app.config import Settings
 from app.db import migrate
 from app.graphql import create_graphql
+from app.mail import batch
 from app.sending.dispatcher import OutboxDispatcher
 from app.services import protocol_logs
 from app.services import settings as settings_service
@@ -119,6 +120,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
                 await supervisor.stop()
             if not broker.is_worker_process:
                 await broker.shutdown()
+            # Mail-merge workers live in their own processes: they outlive the server unless stopped.
+            await asyncio.to_thread(batch.shutdown)
             if own_ctx:
                 await app.state.ctx.close()
 

@@ -88,7 +88,7 @@ async def build_many(specs: list[dict[str, Any]]) -> list[bytes | str]:
 
 
 def shutdown() -> None:
-    """Stop the workers (at exit; a later batch starts new ones)."""
+    """Stop the workers: the app calls this when it stops (a later batch starts new ones)."""
     global _pool
     with _lock:
         pool, _pool = _pool, None
