@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from app.mail import compose, mime, reference, smtp
 from app.models import Account, AccountState, OutboxItem
 from app.models.base import utcnow
-from app.schemas.messages import UploadReferenceResult
+from app.schemas.messages import UploadReference, UploadReferenceResult
 from app.schemas.submit import AttachmentIn, SendOptions, SubmitInput
 from app.services import message_upload, personalize, settings
 from app.services.context import Context
@@ -44,6 +44,34 @@ class Built:
     tracked_recipient: str | None = None  # whom tracking and unsubscribe links name
     spec: dict[str, Any] | None = None  # compose.build's arguments while ``raw`` is not built yet
     found: UploadReferenceResult | None = None  # whether the referenced message was there
+
+
+class ReferenceOnce:
+    """The referenced message of a mail merge, read and prepared once for all its entries (the
+    same reference and sender) instead of once per recipient: an IMAP fetch of the whole source
+    and a MIME parse each time. A failure is kept too, so that each entry still reports it where
+    a submit of its own would."""
+
+    def __init__(self) -> None:
+        self._got: tuple[reference.Prepared | None, UploadReferenceResult] | ServiceError | None = None
+
+    async def get(
+        self, ctx: Context, principal: Principal, account: Account, ref: UploadReference, own: set[str]
+    ) -> tuple[reference.Prepared | None, UploadReferenceResult]:
+        """The reply or forward prepared from the original; None when it is gone and may be."""
+        if self._got is None:
+            try:
+                original, found = await message_upload.referenced(ctx, principal, account, ref)
+            except ServiceError as exc:
+                self._got = exc
+            else:
+                prepared = None
+                if original is not None:
+                    prepared = reference.prepare(original, ref.action, inline=ref.inline, own_addresses=own)
+                self._got = (prepared, found)
+        if isinstance(self._got, ServiceError):
+            raise self._got.with_traceback(None)
+        return self._got
 
 
 def sendable(account: Account, dry_run: bool, gateway: str | None = None) -> None:
@@ -133,6 +161,7 @@ async def plan(
     data: SubmitInput,
     extras: personalize.Extras | None = None,
     params: dict[str, Any] | None = None,
+    referenced: ReferenceOnce | None = None,
 ) -> Built:
     """:func:`build` up to the MIME assembly, which a mail merge does for all entries at once:
     ``spec`` holds its arguments (a raw source is complete already)."""
@@ -155,16 +184,12 @@ async def plan(
     ]
     ref: dict[str, Any] | None = None
     found: UploadReferenceResult | None = None
-    original = None
+    prepared = None
     if data.reference is not None:
-        original, found = await message_upload.referenced(ctx, principal, account, data.reference)
-    if data.reference is not None and original is not None:
-        prepared = reference.prepare(
-            original,
-            data.reference.action,
-            inline=data.reference.inline,
-            own_addresses={a.lower() for a in (account.email, sender["address"]) if a},
-        )
+        own_addresses = {a.lower() for a in (account.email, sender["address"]) if a}
+        once = referenced or ReferenceOnce()
+        prepared, found = await once.get(ctx, principal, account, data.reference, own_addresses)
+    if data.reference is not None and prepared is not None:
         to = to or prepared.to
         cc = cc or prepared.cc
         subject = subject if subject is not None else prepared.subject
@@ -178,8 +203,9 @@ async def plan(
             and data.reference.inline
             and not data.reference.forwardAttachments
         ):
-            prepared.attachments = [a for a in prepared.attachments if a.cid]  # what the quote shows
-        attachments += prepared.attachments
+            attachments += [a for a in prepared.attachments if a.cid]  # what the quote shows
+        else:
+            attachments += prepared.attachments
         ref = {"message": data.reference.message, "action": data.reference.action}
     domain = str(sender["address"]).rpartition("@")[2] or "mailgate.local"
     try:

@@ -18,7 +18,7 @@ from app.models.base import utcnow
 from app.schemas.common import iso
 from app.schemas.submit import MergeAddress, MergeEntry, MergeResult, Skipped, SubmitInput, Submitted
 from app.services import blocklists, personalize, settings
-from app.services.building import Built, outbox_row, plan
+from app.services.building import Built, ReferenceOnce, outbox_row, plan
 from app.services.context import Context
 from app.services.errors import ServiceError
 from app.services.principal import Principal
@@ -84,6 +84,7 @@ async def submit_merge(ctx: Context, principal: Principal, account: Account, dat
     results: list[MergeResult | None] = [e if isinstance(e, MergeResult) else None for e in checked]
     planned: list[_Planned] = []
     assembler = batch.Assembler(len(checked))
+    referenced = ReferenceOnce()
     for index, entry in enumerate(checked):
         if not isinstance(entry, MergeEntry):
             continue
@@ -93,7 +94,7 @@ async def submit_merge(ctx: Context, principal: Principal, account: Account, dat
             continue
         one = data.model_copy(update={"to": [entry.to], "messageId": entry.messageId, "mailMerge": None})
         try:
-            built = await plan(ctx, principal, account, one, extras, entry.params)
+            built = await plan(ctx, principal, account, one, extras, entry.params, referenced)
         except ServiceError as exc:
             results[index] = _failure(_address(entry.to.model_dump()), exc)
             continue

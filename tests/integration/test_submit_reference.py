@@ -9,6 +9,10 @@ from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import pytest
+
+from app.schemas.messages import UploadReferenceResult
+from app.services import message_upload
 from tests.integration import test_sending
 from tests.integration.conftest import make_message, seed
 from tests.integration.test_messages_api import PNG, rich_message
@@ -179,3 +183,27 @@ async def test_graphql_submit_takes_the_same_fields_and_answers_the_reference(ou
     built = base64.b64decode(answer["raw"])
     assert _files(built) == {"Bericht äöü.pdf": b"%PDF-1.4 fake"}
     assert _offset(built) == timedelta(hours=5, minutes=30)
+
+
+async def test_a_mail_merge_reads_the_referenced_message_once(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = await _rich(outbox)
+    reads: list[str] = []
+    read = message_upload.referenced
+
+    async def counted(*args: Any) -> tuple[bytes | None, UploadReferenceResult]:
+        reads.append(args[-1].message)
+        return await read(*args)
+
+    monkeypatch.setattr(message_upload, "referenced", counted)
+    merge = [{"to": {"address": f"r{i}@example.net"}} for i in range(3)]
+    reply = {"message": stored["id"], "action": "reply", "messageId": "<rich-1@example.org>"}
+    answer = await outbox.submit({"reference": reply, "text": "Thanks", "mailMerge": merge})
+    assert [r["success"] for r in answer["mailMerge"]] == [True] * 3 and reads == [stored["id"]]
+    sent = await outbox.sink.wait_for(3)
+    assert {parse(m.data)["In-Reply-To"] for m in sent} == {"<rich-1@example.org>"}
+
+    wrong = {**reply, "messageId": "<other@example.org>"}
+    answer = await outbox.submit({"reference": wrong, "text": "x", "mailMerge": merge})
+    assert [r["code"] for r in answer["mailMerge"]] == ["MessageIdMismatch"] * 3 and len(reads) == 2
