@@ -19,14 +19,6 @@ from app.services.principal import Principal
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Rendered:
-    subject: str | None
-    text: str | None
-    html: str | None
-    preview_text: str | None
-
-
 @dataclass
 class Extras:
     renderer: render.Renderer | None = None
@@ -40,17 +32,16 @@ class Extras:
     def links_needed(self) -> bool:
         return self.track_opens or self.track_clicks or self.list_id is not None
 
-    def content(self, data: SubmitInput, params: dict[str, Any] | None = None) -> Rendered:
+    def content(self, data: SubmitInput, params: dict[str, Any] | None = None) -> render.Content:
         """Subject, text, html and preview text for one message (``params`` of a merge entry)."""
         if self.renderer is None:
-            return Rendered(data.subject, data.text, data.html, data.previewText)
+            return render.Content(data.subject, data.text, data.html, data.previewText)
         try:
-            out = self.renderer({**self.params, **(params or {})})
+            return self.renderer({**self.params, **(params or {})})
         except render.TemplateError as exc:
             raise templates.TemplateInvalid(
                 f"Template error in {exc}", details={exc.part: exc.problem}
             ) from None
-        return Rendered(out.subject, out.text, out.html, out.preview_text)
 
     def decorate(
         self,
