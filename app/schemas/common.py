@@ -24,6 +24,11 @@ class Output(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+def absent(value: object) -> bool:
+    """Fields that only some servers or requests fill are left out of the JSON, not sent as null."""
+    return value is None
+
+
 class ErrorResponse(Output):
     error: str = Field(description="Human-readable message")
     code: str = Field(description="Stable machine-readable code, e.g. InvalidRequest")

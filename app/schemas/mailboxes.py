@@ -6,15 +6,10 @@ from typing import Annotated
 
 from pydantic import Field
 
-from app.schemas.common import Output, QueryInput, StrictInput
+from app.schemas.common import Output, QueryInput, StrictInput, absent
 
 FolderPath = Annotated[str, Field(min_length=1, max_length=1024)]
 Segments = Annotated[list[Annotated[str, Field(min_length=1, max_length=255)]], Field(min_length=1)]
-
-
-def absent(value: object) -> bool:
-    """Fields nothing fills here are left out of the JSON, not sent as null."""
-    return value is None
 
 
 MAILBOX_ID = "The server's MAILBOXID (RFC 8474); null when the server lacks OBJECTID"
