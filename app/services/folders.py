@@ -41,31 +41,15 @@ async def resolve(
 
 async def adopt(ctx: Context, account_id: str, entry: ListEntry) -> Mailbox:
     """Index a folder the server has and the index does not yet, announcing it as the sync would."""
-    async with ctx.db.core() as s:
-        s.add(
-            Mailbox(
-                account=account_id,
-                path=entry.path,
-                delimiter=entry.delimiter,
-                special_use=None if entry.path == "INBOX" else entry.special_use,
-                flags=list(entry.flags),
-                subscribed=entry.subscribed,
-            )
-        )
-        name = entry.path.rsplit(entry.delimiter, 1)[-1] if entry.delimiter else entry.path
-        events.record(
-            s,
-            "mailboxNew",
-            account_id,
-            {"path": entry.path, "name": name, "specialUse": entry.special_use},
-            path=entry.path,
-        )
-        try:
-            await s.commit()
-        except IntegrityError:  # the sync engine indexed (and announced) it meanwhile
-            await s.rollback()
-    ctx.mailboxes.drop_where(account_id)
-    ctx.control.send(account_id, "sync")
+    row = Mailbox(
+        account=account_id,
+        path=entry.path,
+        delimiter=entry.delimiter,
+        special_use=None if entry.path == "INBOX" else entry.special_use,
+        flags=list(entry.flags),
+        subscribed=entry.subscribed,
+    )
+    await add(ctx, row, entry.special_use)
     async with ctx.db.session() as s:
         box = (
             await s.exec(select(Mailbox).where(Mailbox.account == account_id, Mailbox.path == entry.path))
@@ -73,6 +57,23 @@ async def adopt(ctx: Context, account_id: str, entry: ListEntry) -> Mailbox:
     if box is None:
         raise MailboxNotFound(f"Mailbox {entry.path!r} was not found")
     return box
+
+
+async def add(ctx: Context, row: Mailbox, special_use: str | None) -> None:
+    """Insert a folder the server has (mailboxNew) and let the sync engine pick it up; the engine
+    may have indexed and announced it meanwhile, and then this adds nothing."""
+    account_id, path = row.account, row.path  # read before the commit expires the row
+    name = path.rsplit(row.delimiter, 1)[-1] if row.delimiter else path
+    async with ctx.db.core() as s:
+        s.add(row)
+        payload = {"path": path, "name": name, "specialUse": special_use}
+        events.record(s, "mailboxNew", account_id, payload, path=path)
+        try:
+            await s.commit()
+        except IntegrityError:
+            await s.rollback()
+    ctx.mailboxes.drop_where(account_id)
+    ctx.control.send(account_id, "sync")
 
 
 async def forget(ctx: Context, account_id: str, box: Mailbox) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from app import events
@@ -90,26 +89,8 @@ async def create_mailbox(
         except MailboxNotFound:
             await folders.adopt(ctx, account_id, existing)
         return MailboxCreated(path=path, mailboxId=mailbox_id, created=False)
-    async with ctx.db.core() as s:
-        s.add(
-            Mailbox(
-                account=account_id,
-                path=path,
-                delimiter=delimiter,
-                uid_validity=None,
-                uid_next=status.get("UIDNEXT"),
-            )
-        )
-        name = path.rsplit(delimiter, 1)[-1]
-        events.record(
-            s, "mailboxNew", account_id, {"path": path, "name": name, "specialUse": None}, path=path
-        )
-        try:
-            await s.commit()
-        except IntegrityError:  # the sync engine's LIST indexed it (and announced it) first
-            await s.rollback()
-    ctx.mailboxes.drop_where(account_id)
-    ctx.control.send(account_id, "sync")
+    row = Mailbox(account=account_id, path=path, delimiter=delimiter, uid_next=status.get("UIDNEXT"))
+    await folders.add(ctx, row, None)
     return MailboxCreated(path=path, mailboxId=mailbox_id, created=True)
 
 

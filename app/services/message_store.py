@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import col
 
-from app.mail import ids, imapparse
+from app.mail import ids, imapparse, mime
 from app.mail.imap import ImapConnection, quote_text
 from app.mail.types import FetchedMessage
 from app.models import Account, Mailbox, Message
@@ -38,11 +38,6 @@ class Located:
     box: Mailbox
     row: Message
 
-    @property
-    def uid_validity(self) -> int:
-        assert self.box.uid_validity is not None
-        return self.box.uid_validity
-
 
 async def locate(ctx: Context, principal: Principal, account_id: str, message_id: str) -> Located:
     account = await usable_account(ctx, principal, account_id)
@@ -66,6 +61,20 @@ async def locate_key(ctx: Context, account: Account, key: ids.MessageKey) -> Loc
     if row is None:
         raise MessageNotFound()
     return Located(account, box, row)
+
+
+async def attachment_part(
+    ctx: Context, account: Account, attachment_id: str
+) -> tuple[bytes, str, str | None]:
+    """An attachment's decoded bytes, content type and file name, read from the message source."""
+    try:
+        key, part = ids.parse_attachment_id(attachment_id)
+    except ids.BadId:
+        raise AttachmentNotFound() from None
+    found = mime.part_bytes(await source(ctx, await locate_key(ctx, account, key)), part)
+    if found is None:
+        raise AttachmentNotFound()
+    return found
 
 
 async def select_box(conn: ImapConnection, box: Mailbox, *, writable: bool = False) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, tzinfo
 from email.utils import formataddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app.mail import compose, ids, mime, reference
+from app.mail import compose, mime, reference
 from app.mail.compose import Attachment
 from app.models import Account
 from app.schemas.messages import (
@@ -87,15 +87,7 @@ async def attachment(
         content = base64.b64decode(spec.content)
         return Attachment(content, spec.filename, spec.contentType, spec.cid, spec.contentDisposition)
     assert spec.reference is not None
-    try:
-        key, part = ids.parse_attachment_id(spec.reference)
-    except ids.BadId:
-        raise store.AttachmentNotFound() from None
-    loc = await store.locate_key(ctx, account, key)
-    found = mime.part_bytes(await store.source(ctx, loc), part)
-    if found is None:
-        raise store.AttachmentNotFound()
-    content, content_type, filename = found
+    content, content_type, filename = await store.attachment_part(ctx, account, spec.reference)
     return Attachment(
         content,
         spec.filename or filename,

@@ -40,6 +40,13 @@ def _done(changes: FlagChanges) -> dict[str, bool | list[str]]:
     return {k: True for k, v in done.items() if v}
 
 
+def _labels_done(labels: LabelChanges | None) -> dict[str, bool | list[str]] | None:
+    """None when no label change was asked for, so the answer leaves ``labels`` out."""
+    if labels is None or not (labels.add or labels.delete):
+        return None
+    return {k: True for k, v in (("add", labels.add), ("delete", labels.delete)) if v}
+
+
 async def update_message(
     ctx: Context,
     principal: Principal,
@@ -66,11 +73,7 @@ async def update_message(
     flags = _done(changes) if with_flags else {}
     if with_flags:
         flags["result"] = list(mine[0].flags or [])
-    label_result: dict[str, bool | list[str]] | None = None
-    if with_labels:
-        assert labels is not None
-        label_result = {k: True for k, v in (("add", labels.add), ("delete", labels.delete)) if v}
-    return FlagsUpdated(flags=flags, labels=label_result)
+    return FlagsUpdated(flags=flags, labels=_labels_done(labels))
 
 
 async def move_message(
@@ -129,16 +132,12 @@ async def bulk_update(
                 current = await store.apply_flags(conn, uid_set, changes)
         if uids:
             await Index(ctx.db, account_id, ctx.index_changed).update_flags(box, current)
-    label_result = None
-    if with_labels:
-        assert labels is not None
-        label_result = {k: True for k, v in (("add", labels.add), ("delete", labels.delete)) if v}
     return BulkUpdated(
         path=box.path,
         matched=len(uids),
         updated=len(uids) if with_flags or with_labels else 0,
         flags=_done(changes) if with_flags else None,
-        labels=label_result,
+        labels=_labels_done(labels),
         emailIds=await store.email_ids(ctx, box, uids) or None,
     )
 

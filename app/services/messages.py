@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from app.mail import content, ids, mime
 from app.models import Mailbox, Message
+from app.schemas.common import page_count
 from app.schemas.messages import (
     AddressOut,
     FlagChanges,
@@ -27,7 +28,7 @@ from app.services import folders, search
 from app.services import message_store as store
 from app.services.context import Context
 from app.services.errors import InvalidRequest
-from app.services.mailaccess import MailboxNotFound, MessageNotFound, find_mailbox, usable_account
+from app.services.mailaccess import MessageNotFound, usable_account
 from app.services.message_store import AttachmentNotFound
 from app.services.message_upload import upload_message
 from app.services.message_writes import (
@@ -118,11 +119,9 @@ async def list_messages_json(
 
 
 async def _listed_box(ctx: Context, principal: Principal, account_id: str, path: str) -> Mailbox:
+    """From the folder cache; a folder another client made moments ago is asked of the server."""
     account = await usable_account(ctx, principal, account_id)
-    try:
-        return await find_mailbox(ctx, account_id, path, cached=True)
-    except MailboxNotFound:  # perhaps made by another client moments ago: ask the server
-        return await folders.resolve(ctx, account, path, indexed=True)
+    return await folders.resolve(ctx, account, path, cached=True, indexed=True)
 
 
 async def _cached_page(ctx: Context, box: Mailbox, page: int, page_size: int, cursor: str | None) -> Page:
@@ -193,7 +192,7 @@ async def _page(
     return Page(
         total=total,
         page=page,
-        pages=-(-total // page_size),
+        pages=page_count(total, page_size),
         next_cursor=next_cursor,
         prev_cursor=prev_cursor,
         entries=[_entry(r, box) for r in rows],
@@ -312,15 +311,7 @@ async def get_attachment(
     ctx: Context, principal: Principal, account_id: str, attachment_id: str
 ) -> tuple[bytes, str, str | None]:
     account = await usable_account(ctx, principal, account_id)
-    try:
-        key, part = ids.parse_attachment_id(attachment_id)
-    except ids.BadId:
-        raise AttachmentNotFound() from None
-    loc = await store.locate_key(ctx, account, key)
-    found = mime.part_bytes(await store.source(ctx, loc), part)
-    if found is None:
-        raise AttachmentNotFound()
-    return found
+    return await store.attachment_part(ctx, account, attachment_id)
 
 
 # -- search -------------------------------------------------------------------------------------------
