@@ -5,13 +5,7 @@ Each defect test first shows the stock aioimaplib behaviour, then the adapter's.
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import parse_qs
 
 import aioimaplib
 import pytest
@@ -22,8 +16,8 @@ from app.mail.imap import AuthenticationFailed, ConnectionLost, ImapConnection
 from tests.integration.conftest import make_message
 from tests.servers.dovecot import Dovecot
 from tests.servers.fixtures import ImapUser
+from tests.servers.idp import OAUTH_CLIENT_ID, OAuthProvider
 from tests.servers.maildir import seed_maildir
-from tests.servers.ports import free_port
 
 MANY = 3000
 
@@ -163,49 +157,17 @@ async def test_silent_server_times_out(dovecot: Dovecot, dovecot_user: ImapUser)
     server.close()
 
 
-# -- XOAUTH2 against Dovecot's oauth2 passdb and a local introspection endpoint --------------------
-GOOD_TOKEN = "good-token-123"
+# -- XOAUTH2 against Dovecot's oauth2 passdb and the local OAuth2 provider ------------------------
+@pytest.fixture
+def oauth_dovecot(dovecot_oauth: Dovecot, oauth_provider: OAuthProvider) -> tuple[Dovecot, str, str]:
+    """(server, user, a live access token of that user)."""
+    user, _ = dovecot_oauth.fresh_user()
+    oauth_provider.add_user(user)
+    return dovecot_oauth, user, oauth_provider.mint(user, OAUTH_CLIENT_ID)["access_token"]
 
 
-class _Introspect(BaseHTTPRequestHandler):
-    user = ""
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
-        token = (parse_qs(body).get("token") or [""])[0] or self.headers.get(
-            "authorization", ""
-        ).removeprefix("Bearer ")
-        answer = {"active": True, "username": self.user} if token == GOOD_TOKEN else {"active": False}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def oauth_dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dovecot, str]]:
-    user = "oauth@example.com"
-    _Introspect.user = user
-    http = ThreadingHTTPServer(("127.0.0.1", free_port()), _Introspect)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{http.server_address[1]}/introspect"
-    server = Dovecot(Path(tmp_path_factory.mktemp("oauth-dovecot")), {user: "unused-pw"},
-                     oauth2_introspection_url=url)  # fmt: skip
-    server.start()
-    try:
-        yield server, user
-    finally:
-        server.cleanup()
-        http.shutdown()
-
-
-async def test_xoauth2_failure_stock_hangs(oauth_dovecot: tuple[Dovecot, str]) -> None:
-    dovecot, user = oauth_dovecot
+async def test_xoauth2_failure_stock_hangs(oauth_dovecot: tuple[Dovecot, str, str]) -> None:
+    dovecot, user, _ = oauth_dovecot
     with unpatched("continuation"):
         client = aioimaplib.IMAP4(dovecot.host, dovecot.port, timeout=3)
         await client.wait_hello_from_server()
@@ -214,8 +176,8 @@ async def test_xoauth2_failure_stock_hangs(oauth_dovecot: tuple[Dovecot, str]) -
         client.protocol.transport.close()
 
 
-async def test_xoauth2_adapter(oauth_dovecot: tuple[Dovecot, str]) -> None:
-    dovecot, user = oauth_dovecot
+async def test_xoauth2_adapter(oauth_dovecot: tuple[Dovecot, str, str]) -> None:
+    dovecot, user, token = oauth_dovecot
     bad = ImapConnection({"host": dovecot.host, "port": dovecot.port, "auth": {"user": user, "accessToken": "bad"}},
                          timeout=10)  # fmt: skip
     started = time.monotonic()
@@ -223,7 +185,7 @@ async def test_xoauth2_adapter(oauth_dovecot: tuple[Dovecot, str]) -> None:
         await bad.open()
     assert "AUTHENTICATIONFAILED" in (err.value.response or "") and time.monotonic() - started < 8
     good = ImapConnection({"host": dovecot.host, "port": dovecot.port,
-                           "auth": {"user": user, "accessToken": GOOD_TOKEN}})  # fmt: skip
+                           "auth": {"user": user, "accessToken": token}})  # fmt: skip
     await good.open()
     info = await good.select("INBOX", readonly=True)
     assert info.uid_validity

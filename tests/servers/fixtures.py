@@ -25,6 +25,7 @@ import pytest
 from tests.servers.ca import WRONG_NAME, CertFiles, CertificateAuthority, trust_bundle
 from tests.servers.cyrus import Cyrus
 from tests.servers.dovecot import Dovecot
+from tests.servers.idp import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAuthProvider
 from tests.servers.ports import MissingBinaryError
 from tests.servers.postgres import Postgres
 from tests.servers.redis import Redis
@@ -35,11 +36,16 @@ __all__ = [
     "ImapUser",
     "cyrus",
     "dovecot",
+    "dovecot_oauth",
     "dovecot_reduced",
     "dovecot_user",
+    "oauth_provider",
+    "oauth_provider_server",
     "postgres_server",
     "redis_server",
     "smtp_sink",
+    "smtp_sink_oauth",
+    "smtp_sink_oauth_server",
     "smtp_sink_server",
     "smtp_sink_tls",
     "tls_material",
@@ -200,6 +206,62 @@ def smtp_sink_tls_server(tls_material: TlsMaterial) -> Iterator[SmtpSink]:
 def smtp_sink_tls(smtp_sink_tls_server: SmtpSink) -> Iterator[SmtpSink]:
     """A sink speaking implicit TLS (like port 465), reset before and after."""
     yield from _reset_around(smtp_sink_tls_server)
+
+
+@pytest.fixture(scope="session")
+def oauth_provider_server() -> Iterator[OAuthProvider]:
+    """The local OAuth2/OIDC provider with client ``OAUTH_CLIENT_ID``/``OAUTH_CLIENT_SECRET``;
+    tests use the function-scoped ``oauth_provider``."""
+
+    def create() -> OAuthProvider:
+        provider = OAuthProvider()
+        provider.add_client(OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET)
+        return provider
+
+    yield from _running(create, OAuthProvider.stop)
+
+
+@pytest.fixture
+def oauth_provider(oauth_provider_server: OAuthProvider) -> Iterator[OAuthProvider]:
+    """The session provider with no tokens, grants, failures or holds (clients and users stay)."""
+    oauth_provider_server.reset()
+    try:
+        yield oauth_provider_server
+    finally:
+        oauth_provider_server.reset()
+
+
+@pytest.fixture(scope="session")
+def dovecot_oauth(
+    tmp_path_factory: pytest.TempPathFactory, oauth_provider_server: OAuthProvider
+) -> Iterator[Dovecot]:
+    """Dovecot taking XOAUTH2/OAUTHBEARER tokens of ``oauth_provider`` (RFC 7662 introspection) as
+    well as passwords: ``fresh_user()`` gives (email, password); ``add_user`` + ``mint`` on the
+    provider give that user a token."""
+    base = tmp_path_factory.mktemp("dovecot-oauth")
+    url = oauth_provider_server.introspection_url
+    yield from _running(lambda: Dovecot(base, spare_users=50, oauth2_introspection_url=url), Dovecot.cleanup)
+
+
+def _token_checker(provider: OAuthProvider) -> Callable[[str, str], bool]:
+    def check(user: str, token: str) -> bool:
+        answer = provider.introspect(token)
+        return bool(answer["active"]) and answer["username"] == user
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def smtp_sink_oauth_server(oauth_provider_server: OAuthProvider) -> Iterator[SmtpSink]:
+    checker = _token_checker(oauth_provider_server)
+    yield from _running(lambda: SmtpSink(require_auth=True, xoauth2_check=checker), SmtpSink.stop)
+
+
+@pytest.fixture
+def smtp_sink_oauth(smtp_sink_oauth_server: SmtpSink) -> Iterator[SmtpSink]:
+    """A sink requiring AUTH, whose XOAUTH2 takes a token only while ``oauth_provider`` says it is
+    active and issued to the ``user=`` of the XOAUTH2 string; reset before and after."""
+    yield from _reset_around(smtp_sink_oauth_server)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ Behaviour (read per command, so tests may flip it at any time):
 * recipients starting with ``nouser@`` get ``550 5.1.1``, ``greylist@`` get ``450 4.2.0``.
 * ``require_auth``: MAIL/RCPT/DATA need AUTH first (530 otherwise). AUTH PLAIN/LOGIN are
   checked against ``users``; AUTH XOAUTH2 is offered when ``xoauth2_tokens`` (token to
-  user) is not None.
+  user) or ``xoauth2_check`` (``(user, token) -> bool``, e.g. asking an OAuth2 provider)
+  is not None; the check wins when both are set. It runs on the sink's thread.
 
 * ``stall_at``: ``"DATA"`` (the payload is received but neither accepted nor answered) or
   ``"QUIT"`` (a message was accepted; the goodbye is never answered): the sink sets
@@ -32,6 +33,7 @@ import contextlib
 import logging
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -166,7 +168,8 @@ class _Handler:
         fields = dict(part.split("=", 1) for part in text.split("\x01") if "=" in part)
         user = fields.get("user", "")
         token = fields.get("auth", "").removeprefix("Bearer ")
-        ok = bool(user) and tokens.get(token) == user
+        check = self.sink.xoauth2_check
+        ok = bool(user) and (check(user, token) if check is not None else tokens.get(token) == user)
         return AuthResult(success=ok, handled=False, auth_data=user if ok else None)
 
 
@@ -184,7 +187,7 @@ class _SinkController(Controller):
     def factory(self) -> SMTP:
         sink = self.sink
         exclude = ["CRAM-MD5"]
-        if sink.xoauth2_tokens is None:
+        if sink.xoauth2_tokens is None and sink.xoauth2_check is None:
             exclude.append("XOAUTH2")
         server = SMTP(
             self.handler,
@@ -212,6 +215,7 @@ class SmtpSink:
         *,
         require_auth: bool = False,
         xoauth2_tokens: dict[str, str] | None = None,
+        xoauth2_check: Callable[[str, str], bool] | None = None,
         port: int | None = None,
         tls: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
@@ -225,6 +229,8 @@ class SmtpSink:
         self.users: dict[str, str] = dict(users or {})
         self.require_auth = require_auth
         self.xoauth2_tokens = xoauth2_tokens
+        self.xoauth2_check = xoauth2_check
+        self._default_xoauth2_check = xoauth2_check
         self._mode: Mode = "accept"
         self.stall_at: Literal["DATA", "QUIT"] | None = None
         self.stalled = threading.Event()
@@ -305,6 +311,7 @@ class SmtpSink:
         self.require_auth, tokens = self._defaults
         self.users = dict(self._default_users)
         self.xoauth2_tokens = None if tokens is None else dict(tokens)
+        self.xoauth2_check = self._default_xoauth2_check
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
