@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -64,8 +65,22 @@ async def database_error(_request: Request, exc: Exception) -> Response:
     return error_response(503, "The database is unavailable, try again", "DatabaseUnavailable")
 
 
+DATABASE_MODULES = ("sqlalchemy.", "asyncpg.", "aiosqlite.")
+
+
+def from_database(exc: BaseException) -> bool:
+    """Whether the error came up through the database engine: asyncpg raises a bare OSError,
+    not a SQLAlchemy error, when it cannot connect (the server is down or restarting)."""
+    return any(
+        str(frame.f_globals.get("__name__", "")).startswith(DATABASE_MODULES)
+        for frame, _line in traceback.walk_tb(exc.__traceback__)
+    )
+
+
 async def network_error(_request: Request, exc: Exception) -> Response:
-    # Raised by drivers while connecting (asyncpg raises OSError, not a SQLAlchemy error).
+    if from_database(exc):
+        log.error("database unreachable: %s", exc)
+        return error_response(503, "The database is unavailable, try again", "DatabaseUnavailable")
     log.error("backing service unreachable: %s", exc)
     return error_response(503, "A backing service is unavailable, try again", "ServiceUnavailable")
 

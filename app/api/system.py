@@ -2,32 +2,54 @@
 
 from __future__ import annotations
 
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
 from app import __version__
 from app.api.routing import Call, Router
-from app.schemas.system import Health, Stats, StatsQuery
+from app.schemas.system import Health, Live, Stats, StatsQuery
 from app.services import stats as stats_service
+from app.services.metrics import Metrics
 from app.tasks import broker as tasks_broker
 
 router = Router()
 TAG = "Operations"
 
 
-@router.get("/health", response=Health, scope=None, tag=TAG, errors=(503,))
-async def health(call: Call) -> Response:
-    """Liveness plus database and broker checks; 503 when a dependency is down."""
+async def _checks(call: Call) -> Health:
     db_ok = await call.ctx.db.ping()
     broker_ok = await tasks_broker.ping(tasks_broker.broker, call.ctx.settings.redis_url)
-    body = Health(
+    return Health(
         status="ok" if db_ok and broker_ok else "degraded",
         database="ok" if db_ok else "unavailable",
         broker="ok" if broker_ok else "unavailable",
         version=__version__,
     )
+
+
+def _answer(body: Health) -> Response:
     return Response(
         body.model_dump_json(), status_code=200 if body.status == "ok" else 503, media_type="application/json"
     )
+
+
+@router.get("/health", response=Health, scope=None, tag=TAG, errors=(503,))
+async def health(call: Call) -> Response:
+    """Liveness plus database and broker checks; 503 when a dependency is down."""
+    return _answer(await _checks(call))
+
+
+@router.get("/health/live", response=Live, scope=None, tag=TAG)
+async def health_live(call: Call) -> Live:
+    """200 whenever the process answers: it touches no dependency, so a restart never helps a
+    process that is live but cut off from the database (that is what readiness is for)."""
+    return Live()
+
+
+@router.get("/health/ready", response=Health, scope=None, tag=TAG, errors=(503,))
+async def health_ready(call: Call) -> Response:
+    """200 when the database and the broker (Redis, when configured) answer, else 503: take this
+    process out of the load balancer until they do."""
+    return _answer(await _checks(call))
 
 
 @router.get("/v1/stats", query=StatsQuery, response=Stats, tag=TAG, errors=(400, 403))
@@ -36,19 +58,18 @@ async def stats(call: Call) -> Stats:
     return await stats_service.overview(call.ctx, call.principal)
 
 
+def _metrics(call: Call) -> Metrics:
+    """This app's registry, made on first use: one per app, never the process-wide default."""
+    state = call.request.app.state
+    found: Metrics | None = getattr(state, "metrics", None)
+    if found is None:
+        found = state.metrics = Metrics()
+    return found
+
+
 @router.get("/metrics", scope="metrics", tag=TAG, media_type="text/plain", errors=(403,))
 async def metrics(call: Call) -> Response:
-    """Prometheus text exposition (needs a token with the ``metrics`` scope)."""
-    found = await stats_service.overview(call.ctx, call.principal)
-    lines = [
-        "# HELP mailgate_info Mailgate build information.",
-        "# TYPE mailgate_info gauge",
-        f'mailgate_info{{version="{found.version}"}} 1',
-        "# HELP mailgate_accounts Accounts by connection state.",
-        "# TYPE mailgate_accounts gauge",
-        *(f'mailgate_accounts{{state="{state}"}} {n}' for state, n in sorted(found.connections.items())),
-        "# HELP mailgate_outbox Outbox entries by progress state.",
-        "# TYPE mailgate_outbox gauge",
-        *(f'mailgate_outbox{{state="{state}"}} {n}' for state, n in sorted(found.queues["outbox"].items())),
-    ]
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    """Prometheus text exposition (needs a token with the ``metrics`` scope). Latency histograms
+    and the reconnect counter are this process's own; the rest comes from the database."""
+    body, content_type = await _metrics(call).scrape(call.ctx, call.request.headers.get("accept", ""))
+    return Response(body, media_type=content_type)

@@ -10,6 +10,10 @@ from app.schemas.common import Output, QueryInput
 from app.schemas.documented import Connections, RedisWarnings
 
 
+class Live(Output):
+    status: Literal["ok"] = "ok"
+
+
 class Health(Output):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unavailable"]

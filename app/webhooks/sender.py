@@ -13,6 +13,7 @@ import aiohttp
 from sqlalchemy import func, or_, select, update
 from sqlmodel import col
 
+from app import metrics
 from app.models import Event, WebhookDelivery
 from app.models.base import utcnow
 from app.services import accounts
@@ -264,12 +265,13 @@ async def _send(
         # Custom headers first: they may add to a request but never replace its signature.
         headers = {**await custom_headers(ctx, settings, delivery.account), **signed}
         timeout = aiohttp.ClientTimeout(total=ctx.settings.webhook_timeout)
-        async with ctx.http().post(
-            url, data=body, headers=headers, timeout=timeout, allow_redirects=False
-        ) as response:
-            status = response.status
-            response_text = (await response.content.read(1024)).decode("utf-8", "replace")
-            retry_after = _retry_after(response.headers.get("retry-after"))
+        with metrics.timed(metrics.WEBHOOK_DELIVERY_SECONDS):
+            async with ctx.http().post(
+                url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+            ) as response:
+                status = response.status
+                response_text = (await response.content.read(1024)).decode("utf-8", "replace")
+                retry_after = _retry_after(response.headers.get("retry-after"))
     except egress.EgressRefused as exc:
         error, permanent = f"EgressRefused: {exc}", True
     except TimeoutError:

@@ -207,6 +207,19 @@ class Postgres:
         except (OSError, ValueError):
             return None
 
+    def halt(self, timeout: float = 30.0) -> None:
+        """Stop the server (as an outage would: every open connection is cut) but keep the
+        cluster, so that :meth:`start` brings it back on the same port with the same data."""
+        pid = self._pid or (self._read_pid() if self.root_dir is not None else None)
+        if pid is None or not pid_alive(pid):
+            return
+        proc = self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop", timeout=timeout
+        )
+        if proc.returncode != 0 or not wait_pid_gone(pid, timeout):
+            raise PostgresError(f"pg_ctl stop failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+        self._pid = None
+
     def stop(self) -> None:
         """Immediate shutdown (pg_ctl -m immediate), then remove the cluster directory."""
         if self.root_dir is None:
