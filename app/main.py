@@ -16,11 +16,13 @@ from app import eventbus, logs
 from app.api import (
     accounts,
     admin_ui,
+    auth_form,
     blocklists,
     docs,
     gateways,
     mailboxes,
     messages,
+    oauth2,
     openapi,
     submit,
     system,
@@ -51,6 +53,8 @@ log = logging.getLogger("mailgate")
 
 ROUTERS = (
     accounts.router,
+    oauth2.router,
+    auth_form.router,
     mailboxes.router,
     messages.router,
     submit.router,

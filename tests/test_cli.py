@@ -129,7 +129,7 @@ def test_serve_walkthrough(tmp_path: Path) -> None:
                      "auth": {"user": "user@example.com", "pass": "secret"}},
         }  # fmt: skip
         r = httpx2.post(f"{base}/v1/account", json=body, headers=h)
-        assert r.json() == {"account": "example", "state": "new", "redirect": None}
+        assert r.json() == {"account": "example", "state": "new"}
         assert httpx2.get(f"{base}/v1/accounts", headers=h).json()["total"] == 1
         info = httpx2.get(f"{base}/v1/account/example", headers=h).json()
         assert info["state"] in ("init", "connecting", "connectError")  # imap.example.com is unreachable

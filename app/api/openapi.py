@@ -93,7 +93,9 @@ def build(endpoints: list[Endpoint]) -> dict[str, Any]:
             codes |= {400, 413, 415}
         if params:  # path and query values are validated too (NUL characters, formats, ranges)
             codes.add(400)
-        error_schema = {"application/json": {"schema": ref(ErrorResponse, "serialization")}}
+        error_schema: dict[str, Any] = {"application/json": {"schema": ref(ErrorResponse, "serialization")}}
+        if ep.media_type == "text/html":  # pages for people explain a refusal as a page
+            error_schema["text/html"] = {"schema": {"type": "string"}}
         for code in sorted(codes):
             responses[str(code)] = {"description": ERROR_TEXT.get(code, "Error"), "content": error_schema}
         op["responses"] = responses

@@ -6,6 +6,7 @@ from app.models.event import Event
 from app.models.gateway import Gateway
 from app.models.mailbox import Mailbox
 from app.models.message import Message
+from app.models.oauth_app import OAuthApp, OAuthFlow
 from app.models.outbox import OutboxItem, Progress
 from app.models.protocol_log import ProtocolLog
 from app.models.setting import Lease, Setting
@@ -22,6 +23,8 @@ __all__ = [
     "Lease",
     "Mailbox",
     "Message",
+    "OAuthApp",
+    "OAuthFlow",
     "OutboxItem",
     "Progress",
     "ProtocolLog",

@@ -56,10 +56,15 @@ class Account(SQLModel, table=True):
 
     @property
     def has_imap(self) -> bool:
-        """IMAP is configured and not switched off (``imap: false`` or ``imap.disabled``)."""
+        """IMAP is configured and not switched off (``imap: false`` or ``imap.disabled``). An
+        OAuth2 account gets its server from its application."""
+        if self.oauth2 is not None and self.oauth2.get("enabled") is not False:
+            return not (self.imap or {}).get("disabled")
         return self.imap is not None and not self.imap.get("disabled")
 
     @property
     def has_smtp(self) -> bool:
         """SMTP is configured, with a host, and not switched off: the account can send."""
+        if self.oauth2 is not None and self.oauth2.get("enabled") is not False:
+            return not (self.smtp or {}).get("disabled")
         return self.smtp is not None and not self.smtp.get("disabled") and bool(self.smtp.get("host"))

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from app.mail import tls
 from app.models.account import AccountState
-from app.schemas.common import Output, PageQuery, QueryInput, StrictInput
+from app.schemas.common import Output, PageQuery, QueryInput, StrictInput, absent
 from app.schemas.documented import (
     Counters,
     Headers,
@@ -125,8 +125,12 @@ class OAuth2AuthInput(StrictInput):
 
 class OAuth2Input(StrictInput):
     partial: bool = False
-    authorize: bool | None = Field(default=None, description=IGNORED + " (no hosted OAuth2 flow)")
-    redirectUrl: Annotated[str, Field(max_length=2048)] | None = Field(default=None, description=IGNORED)
+    authorize: bool | None = Field(
+        default=None, description="Answer {redirect}: a consent URL; the account is registered after consent"
+    )
+    redirectUrl: HttpUrl | None = Field(
+        default=None, description="With authorize: where the browser goes after consent (?account=&state=)"
+    )
     useAuthServer: bool | None = Field(default=None, description=IGNORED)
     enabled: bool | None = None
     provider: str | None = Field(default=None, min_length=1, max_length=256)
@@ -219,9 +223,15 @@ class AccountListQuery(PageQuery):
 
 
 class RegisterResult(Output):
-    account: str
-    state: Literal["new", "existing"]
-    redirect: str | None = Field(default=None, description=IGNORED + " (no hosted OAuth2 flow)")
+    account: str | None = Field(
+        default=None, exclude_if=absent, description="Absent when answering with a consent redirect"
+    )
+    state: Literal["new", "existing"] | None = Field(default=None, exclude_if=absent)
+    redirect: str | None = Field(
+        default=None,
+        exclude_if=absent,
+        description="With oauth2.authorize: the provider's consent URL for the user's browser",
+    )
 
 
 class AccountSummary(Output):

@@ -149,6 +149,9 @@ class SettingsUpdateBase(StrictInput):
     trackClicks: bool | None = Field(
         default=None, description="Route links in sent HTML through this instance unless a submit says not"
     )
+    enableOAuthTokensApi: bool | None = Field(
+        default=None, description="false switches off GET /v1/account/{account}/oauth-token (default on)"
+    )
 
 
 def _optional(kind: Any) -> Any:
@@ -187,6 +190,7 @@ class SettingsOutBase(Output):
     pageBrandName: str | None = None
     trackOpens: bool | None = None
     trackClicks: bool | None = None
+    enableOAuthTokensApi: bool | None = None
     disabledWebhooks: list[str] = Field(description="URLs switched off after answering 410 Gone")
 
 

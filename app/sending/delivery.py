@@ -16,6 +16,7 @@ envelope or the upload) going out without anyone's help."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from dataclasses import dataclass, fields
@@ -26,16 +27,17 @@ from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app import events
+from app import events, metrics
 from app.mail import smtp
 from app.mail.smtp import SmtpFailure, SmtpResult
 from app.models import Account, Message, OutboxItem, Progress
 from app.models.base import utcnow
 from app.schemas.common import iso
 from app.schemas.messages import FlagChanges
-from app.services import accounts, credentials, gateways, leases, messages, protocol_logs
+from app.services import accounts, gateways, leases, mail_settings, messages, protocol_logs
 from app.services.context import Context
 from app.services.errors import AccountNotFound, ServiceError
+from app.services.mail_settings import TokenUnavailable
 from app.services.mailaccess import find_mailbox
 from app.services.principal import OPERATOR
 
@@ -100,15 +102,27 @@ async def run(ctx: Context, queue_id: str, claim: str) -> str:
 
             cfg = await _smtp_settings(ctx, account, item.options or {})
             assert item.raw is not None
-            await smtp.send(
-                cfg,
-                item.envelope.get("from") or "",
-                item.envelope.get("to") or [],
-                item.raw,
+            wire = await protocol_logs.wire(ctx, account.id, "smtp", account) if account else None
+            send = functools.partial(
+                smtp.send,
+                sender=item.envelope.get("from") or "",
+                recipients=item.envelope.get("to") or [],
+                message=item.raw,
                 timeout=ctx.settings.smtp_timeout,
                 accepted=accepted,
-                wire=await protocol_logs.wire(ctx, account.id, "smtp", account) if account else None,
+                wire=wire,
             )
+            try:
+                with metrics.timed(metrics.SMTP_SEND_SECONDS):
+                    await send(cfg)
+            except SmtpFailure as exc:
+                token = mail_settings.token_of(cfg)
+                if exc.code != "EAUTH" or not token or (item.options or {}).get("gateway"):
+                    raise
+                # The OAuth2 token was refused before the message went out: refresh once, retry.
+                retry = await _smtp_settings(ctx, account, item.options or {}, rejected=token)
+                with metrics.timed(metrics.SMTP_SEND_SECONDS):
+                    await send(retry)
     except SmtpFailure as exc:
         await _gateway_used(ctx, item, exc)
         return await _failed(ctx, item, claim, exc)
@@ -124,7 +138,9 @@ async def run(ctx: Context, queue_id: str, claim: str) -> str:
     return await _finish(ctx, item, claim) if follow_up else Progress.sent.value
 
 
-async def _smtp_settings(ctx: Context, account: Account | None, options: dict[str, Any]) -> dict[str, Any]:
+async def _smtp_settings(
+    ctx: Context, account: Account | None, options: dict[str, Any], rejected: str | None = None
+) -> dict[str, Any]:
     """The account's SMTP server or the gateway the message names, with its DSN parameters and
     local address for :mod:`app.mail.smtp`."""
     if options.get("gateway"):
@@ -134,7 +150,10 @@ async def _smtp_settings(ctx: Context, account: Account | None, options: dict[st
     elif account is None or not account.has_smtp:
         raise SmtpFailure("The account has no SMTP settings", "ENOSMTP", None, True)
     else:
-        cfg = credentials.reveal(account.smtp, ctx.cipher) or {}
+        try:
+            cfg = await mail_settings.smtp(ctx, account, rejected=rejected)
+        except TokenUnavailable as exc:
+            raise SmtpFailure(str(exc), "EAUTH", None, exc.permanent) from None
     return {**cfg, **{key: options[key] for key in ("dsn", "localAddress") if options.get(key)}}
 
 

@@ -25,7 +25,7 @@ from app.schemas.accounts import (
     RegisterResult,
 )
 from app.schemas.common import page_count
-from app.services import account_options, credentials, protocol_logs
+from app.services import account_options, credentials, oauth_consent, protocol_logs
 from app.services.context import Context
 from app.services.errors import AccountNotFound
 from app.services.principal import Principal
@@ -89,6 +89,8 @@ async def register(ctx: Context, principal: Principal, data: AccountCreate) -> R
     principal.require_system()
     if data.webhooks:
         await check_webhook_url(ctx, data.webhooks)
+    if data.oauth2 is not None and data.oauth2.authorize:
+        return RegisterResult(redirect=await oauth_consent.start(ctx, data))
     account_id = data.account or secrets.token_hex(8)
     fields = set(data.model_fields_set) | set(CONNECTION_FIELDS)
     for attempt in range(2):

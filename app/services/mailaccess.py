@@ -10,9 +10,10 @@ from sqlmodel import col, select
 
 from app.mail.imap import AuthenticationFailed, CommandFailed, ConnectFailed, ImapConnection, ImapError
 from app.models import Account, AccountState, Mailbox
-from app.services import accounts, credentials
+from app.services import accounts, mail_settings
 from app.services.context import Context
 from app.services.errors import NotFound, ServiceError
+from app.services.mail_settings import TokenUnavailable
 from app.services.principal import Principal
 from app.services.states import UNAVAILABLE_CODES
 
@@ -78,7 +79,10 @@ async def find_mailbox(ctx: Context, account: str, path: str, *, cached: bool = 
 @asynccontextmanager
 async def imap(ctx: Context, account: Account) -> AsyncIterator[ImapConnection]:
     """The account's command connection; IMAP failures become API errors, never 500s."""
-    settings = credentials.reveal(account.imap, ctx.cipher) or {}
+    try:
+        settings = await mail_settings.imap(ctx, account)
+    except TokenUnavailable as exc:
+        raise AccountUnavailable(f"Authentication failed: {exc}", code="AuthenticationFails") from None
     try:
         async with ctx.imap.use(account.id, settings) as conn:
             yield conn

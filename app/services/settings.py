@@ -61,6 +61,11 @@ async def _all(ctx: Context) -> dict[str, Any]:
         return {row.key: row.value for row in (await s.exec(select(Setting))).all()}
 
 
+async def stored(ctx: Context) -> dict[str, Any]:
+    """Every stored key with its raw value."""
+    return await _all(ctx)
+
+
 async def ignore_mail_cert_errors(ctx: Context) -> bool:
     async with ctx.db.session() as s:
         row = await s.get(Setting, "ignoreMailCertErrors")

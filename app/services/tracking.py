@@ -7,24 +7,17 @@ the URL that was signed into the link, so the redirect cannot be pointed anywher
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlmodel import col
 
 from app import events
-from app.crypto import load_secret
 from app.models import Setting
-from app.services import blocklists
+from app.services import blocklists, signing
 from app.services.context import Context
 from app.services.errors import InvalidRequest, ServiceError
 
@@ -48,32 +41,6 @@ class NoServiceUrl(InvalidRequest):
     message = "Tracking and unsubscribe links need the serviceUrl setting (or baseUrl in the request)"
 
 
-_keys: dict[tuple[str | None, str], bytes] = {}
-
-
-def _key(ctx: Context) -> bytes:
-    """The link signing key, derived from the instance secret (read once, not per link)."""
-    cache_key = (ctx.settings.secret, str(ctx.settings.data_dir))
-    key = _keys.get(cache_key)
-    if key is None:
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mailgate links v1")
-        key = _keys[cache_key] = hkdf.derive(load_secret(ctx.settings).encode())
-    return key
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _signature(ctx: Context, kind: str, data: str) -> str:
-    digest = hmac.new(_key(ctx), f"{kind}.{data}".encode(), hashlib.sha256).digest()
-    return _b64(digest[:18])
-
-
 @dataclass(frozen=True)
 class Links:
     """Builds the signed links of one message (one recipient, for mail merge)."""
@@ -89,8 +56,8 @@ class Links:
         if self.recipient:
             payload["r"] = self.recipient
         payload.update(extra)
-        data = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
-        query = urlencode({"d": data, "s": _signature(self.ctx, kind, data)})
+        data, sig = signing.pack(self.ctx, kind, payload)
+        query = urlencode({"d": data, "s": sig})
         return f"{self.base}{KINDS[kind]}?{query}"
 
     def open(self) -> str:
@@ -107,10 +74,10 @@ def verify(ctx: Context, kind: str, data: str | None, signature: str | None) -> 
     """The link's payload, or :class:`BadLink`."""
     if not data or not signature or len(data) > MAX_DATA or len(signature) > 64:
         raise BadLink()
-    if not hmac.compare_digest(_signature(ctx, kind, data).encode(), signature.encode("utf-8", "replace")):
+    if not signing.valid(ctx, kind, data, signature):
         raise BadLink()
     try:
-        payload = json.loads(_unb64(data))
+        payload = signing.unpack(data)
     except ValueError:
         raise BadLink() from None
     if not isinstance(payload, dict) or not isinstance(payload.get("m"), str):

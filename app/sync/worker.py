@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app import tasking
+from app import metrics, tasking
 from app.mail import specialuse
 from app.mail.imap import AuthenticationFailed, ConnectFailed, ImapConnection, ImapError
 from app.models import Account, AccountState, Mailbox
-from app.services import account_options, credentials, flush, protocol_logs
+from app.services import account_options, flush, mail_settings, protocol_logs
 from app.services.context import Context
+from app.services.mail_settings import TokenUnavailable
 from app.services.states import IllegalTransition, transition
 from app.sync.folder import sync_folder
 from app.sync.index import Index
@@ -110,8 +111,16 @@ class AccountWorker:
             except ConnectFailed as exc:
                 await self._set_state(S.connect_error, {"response": str(exc), "code": exc.code})
                 delay = self.backoff.next()
+            except TokenUnavailable as exc:  # an OAuth2 refresh failed: new tokens bring it back
+                if exc.permanent:
+                    await self._set_state(S.authentication_error, {"response": str(exc), **exc.details})
+                    delay = self.ctx.settings.reconnect_cap
+                else:
+                    await self._set_state(S.connect_error, {"response": str(exc), "code": "EOAUTH2"})
+                    delay = self.backoff.next()
             except (ImapError, OSError) as exc:
                 log.info("%s: connection lost: %s", self.account, exc)
+                metrics.IMAP_RECONNECTS.inc()
                 await self._set_state(S.disconnected, {"response": str(exc), "code": "ECONNECTION"})
                 delay = self.backoff.next()
             finally:
@@ -140,8 +149,18 @@ class AccountWorker:
             await s.commit()
 
     async def _open(self, account: Account, name: str) -> ImapConnection:
-        cfg = credentials.reveal(account.imap, self.ctx.cipher) or {}
+        cfg = await mail_settings.imap(self.ctx, account)
         wire = await protocol_logs.wire(self.ctx, self.account, name, account)
+        try:
+            return await self._connect(cfg, name, wire)
+        except AuthenticationFailed:
+            if not mail_settings.uses_oauth(account):
+                raise
+        # An OAuth2 token can be revoked or expire early: refresh it once and try again.
+        cfg = await mail_settings.imap(self.ctx, account, rejected=mail_settings.token_of(cfg))
+        return await self._connect(cfg, name, wire)
+
+    async def _connect(self, cfg: dict[str, Any], name: str, wire: Any) -> ImapConnection:
         conn = ImapConnection(
             cfg, timeout=self.ctx.settings.imap_timeout, name=f"{self.account}/{name}", wire=wire
         )

@@ -42,7 +42,7 @@ async def test_register_then_get(client: httpx2.AsyncClient, auth: dict[str, str
         client, auth, notifyFrom="2025-01-01T00:00:00.000Z", webhooks="https://hooks.example/x"
     )
     assert r.status_code == 200
-    assert r.json() == {"account": "acc1", "state": "new", "redirect": None}
+    assert r.json() == {"account": "acc1", "state": "new"}
 
     info = (await client.get("/v1/account/acc1", headers=auth)).json()
     assert info["account"] == "acc1"
@@ -73,7 +73,7 @@ async def test_reregistering_overwrites(
 ) -> None:
     await register(client, auth)
     r = await register(client, auth, name="Renamed", smtp=False)
-    assert r.json() == {"account": "acc1", "state": "existing", "redirect": None}
+    assert r.json() == {"account": "acc1", "state": "existing"}
     info = (await client.get("/v1/account/acc1", headers=auth)).json()
     assert info["name"] == "Renamed" and info["smtp"] is False
     assert len(await events_of(ctx, "accountAdded")) == 1

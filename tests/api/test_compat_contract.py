@@ -24,15 +24,7 @@ NOT_SERVED = {
     ("DELETE", "/v1/account/{account}/export/{exportId}"): "exports",
     ("GET", "/v1/account/{account}/export/{exportId}/download"): "exports",
     ("GET", "/v1/account/{account}/exports"): "exports",
-    ("GET", "/v1/account/{account}/oauth-token"): "OAuth2 apps",
     ("GET", "/v1/account/{account}/server-signatures"): "signatures",
-    ("POST", "/v1/authentication/form"): "hosted authentication form",
-    ("GET", "/v1/oauth2"): "OAuth2 apps",
-    ("POST", "/v1/oauth2"): "OAuth2 apps",
-    ("GET", "/v1/oauth2/{app}"): "OAuth2 apps",
-    ("PUT", "/v1/oauth2/{app}"): "OAuth2 apps",
-    ("DELETE", "/v1/oauth2/{app}"): "OAuth2 apps",
-    ("POST", "/v1/oauth2/{app}/verify"): "OAuth2 apps",
     ("POST", "/v1/unified/search"): "unified search",
 }
 

@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -28,6 +29,7 @@ from app.sync.supervisor import Supervisor
 from tests.conftest import make_settings
 from tests.servers.dovecot import Dovecot, append_messages
 from tests.servers.fixtures import ImapUser
+from tests.servers.idp import OAuthProvider
 
 
 @dataclass
@@ -155,7 +157,16 @@ async def live(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, dovecot: Dovecot
 ) -> AsyncIterator[Live]:
     """SQLite by default; ``@pytest.mark.parametrize("live", ["postgres"], indirect=True)`` for PG."""
-    if request.param == "postgres":
+    async with running(request, tmp_path, sqlite_template, dovecot, request.param) as started:
+        yield started
+
+
+@asynccontextmanager
+async def running(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, dovecot: Dovecot, backend: str
+) -> AsyncIterator[Live]:
+    """A service context, sync supervisor and HTTP client on a fresh database of ``backend``."""
+    if backend == "postgres":
         url = str(request.getfixturevalue("postgres_url"))
         from sqlalchemy import text
 
@@ -191,3 +202,20 @@ async def live(
         await supervisor.stop()
         await client.aclose()
         await ctx.close()
+
+
+@pytest.fixture
+async def olive(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, dovecot_oauth: Dovecot
+) -> AsyncIterator[Live]:
+    """A running Mailgate whose IMAP server takes the local OAuth2 provider's tokens."""
+    async with running(request, tmp_path, sqlite_template, dovecot_oauth, "sqlite") as started:
+        yield started
+
+
+@pytest.fixture
+def oauth_user(dovecot_oauth: Dovecot, oauth_provider: OAuthProvider) -> ImapUser:
+    """A mailbox on ``dovecot_oauth`` that is also a user of the OAuth2 provider."""
+    email, password = dovecot_oauth.fresh_user()
+    oauth_provider.add_user(email, "Olivia Auth")
+    return ImapUser(email, password)
