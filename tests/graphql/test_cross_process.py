@@ -7,7 +7,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,8 +28,9 @@ def backend() -> str:
 async def test_worker_written_events_reach_a_subscriber(
     ctx, system_token: str, redis_server: Redis, settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    # Without a wake-up, the subscriber would only notice on its re-check: make that too late to matter.
-    monkeypatch.setattr(changes, "RECHECK", 30.0)
+    # Without a wake-up the subscriber would only notice on its re-check: make that an hour, so an
+    # event can only arrive within the wait below through the bus (no timing assertion needed).
+    monkeypatch.setattr(changes, "RECHECK", 3600.0)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILGATE_")}
     env.update(MAILGATE_DATABASE_URL=settings.database_url, MAILGATE_REDIS_URL=redis_server.url,
                MAILGATE_SECRET="x", MAILGATE_DATA_DIR=str(settings.data_dir))  # fmt: skip
@@ -43,16 +43,12 @@ async def test_worker_written_events_reach_a_subscriber(
         async with serve(create_app(ctx=ctx)) as address, ws_connect(address, {"token": system_token}) as ws:
             assert (await ws.receive())["type"] == "connection_ack"
             op = await ws.subscribe("subscription { events(since: 0) { id event account data } }")
-            latencies = []
             for i in range(5):
-                started = time.monotonic()
                 writer.stdin.write(f"acc{i} messageNew\n")
                 writer.stdin.flush()
                 written = int((await asyncio.to_thread(writer.stdout.readline)).strip())
-                got = (await ws.first_for(op, timeout=5))["payload"]["data"]["events"]
-                latencies.append(time.monotonic() - started)
+                got = (await ws.first_for(op, timeout=60))["payload"]["data"]["events"]
                 assert (got["id"], got["account"]) == (written, f"acc{i}")
-            assert max(latencies) < 2.0, latencies  # far below the 30 s re-check: the bus woke us
     finally:
         await eventbus.stop(bus)
         writer.terminate()
