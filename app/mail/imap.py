@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import aioimaplib
 
-from app.mail import aioimaplib_patch, imapconnect, imapparse, utf7, wirelog
+from app.mail import aioimaplib_patch, imapconnect, imapparse, sasl, utf7, wirelog
 from app.mail.types import FetchedMessage
 
 aioimaplib_patch.apply()
@@ -122,12 +122,31 @@ class ImapConnection:
         auth = self.settings.get("auth") or {}
         user = str(auth.get("user") or "")
         if auth.get("accessToken"):
-            coro = self._client.xoauth2(user, auth["accessToken"])
+            coro = self._bearer(user, str(auth["accessToken"]))
         else:
             coro = self._client.login(user, str(auth.get("pass") or ""))
         response = await self._guard(coro)
         if response.result != "OK":
             raise AuthenticationFailed("Authentication failed", response=_text(response))
+
+    def _bearer(self, user: str, token: str) -> Any:
+        """OAUTHBEARER (RFC 7628) where the server offers it, else Google's and Microsoft's XOAUTH2."""
+        protocol = self._client.protocol
+        if "AUTH=OAUTHBEARER" not in {c.upper() for c in protocol.capabilities}:
+            return self._client.xoauth2(user, token)
+        host, port = self.settings.get("host") or "", self.settings.get("port") or 143
+        initial = sasl.oauthbearer(user, token, str(host), int(port))
+        command = aioimaplib.Command(
+            "AUTHENTICATE", protocol.new_tag(), "OAUTHBEARER", initial, loop=protocol.loop
+        )
+        return self._authenticated(asyncio.wait_for(protocol.execute(command, scrub=initial), self.timeout))
+
+    async def _authenticated(self, pending: Any) -> Any:
+        """aioimaplib moves to AUTH only after its own LOGIN/XOAUTH2; do it for a raw AUTHENTICATE."""
+        response = await pending
+        if response.result == "OK":
+            self._client.protocol.state = aioimaplib.AUTH
+        return response
 
     async def _refresh_capabilities(self) -> None:
         await self._guard(self._client.protocol.capability())

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosmtplib
 
-from app.mail import dsn, tls
+from app.mail import dsn, sasl, tls
 from app.mail.smtplog import LoggedSMTP
 from app.mail.wirelog import Sink
 
@@ -163,7 +163,17 @@ async def _connect(smtp: aiosmtplib.SMTP) -> None:
 async def _authenticate(smtp: aiosmtplib.SMTP, auth: dict[str, Any]) -> None:
     """XOAUTH2 with an access token, else PLAIN/LOGIN with a password, else nothing."""
     if auth.get("accessToken"):
-        await smtp.auth_xoauth2(auth.get("user") or "", auth["accessToken"])
+        await _greet(smtp)
+        user, token = str(auth.get("user") or ""), str(auth["accessToken"])
+        if "oauthbearer" in smtp.server_auth_methods:  # RFC 7628; else the XOAUTH2 everyone speaks
+            initial = sasl.oauthbearer(user, token, smtp.hostname or "", smtp.port or 0)
+            response = await smtp.execute_command(b"AUTH", b"OAUTHBEARER", initial.encode("ascii"))
+            if response.code == 334:  # the server's error details: end the exchange to get its verdict
+                response = await smtp.execute_command(b"AQ==")
+            if response.code != 235:
+                raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
+        else:
+            await smtp.auth_xoauth2(user, token)
     elif auth.get("user"):
         await _greet(smtp)
         if not smtp.supports_extension("auth"):

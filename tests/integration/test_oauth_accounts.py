@@ -141,10 +141,11 @@ async def test_tokens_connect_imap_and_send_over_smtp_with_xoauth2(
     olive: Live, oauth_provider: OAuthProvider, oauth_user: ImapUser, smtp_sink_oauth: SmtpSink
 ) -> None:
     app = await make_app(olive, oauth_provider, smtp_sink_oauth)
-    account = await register_with_tokens(
-        olive, app, oauth_user, oauth_provider.mint(oauth_user.email, OAUTH_CLIENT_ID)
-    )
+    minted = oauth_provider.mint(oauth_user.email, OAUTH_CLIENT_ID)
+    account = await register_with_tokens(olive, app, oauth_user, minted, logs=True)
     await olive.wait_state(account, "connected")
+    log = (await olive.client.get(f"/v1/logs/{account}", headers=olive.headers)).text
+    assert "AUTHENTICATE OAUTHBEARER" in log and minted["access_token"] not in log  # Dovecot offers it
     outbox = Outbox(olive, smtp_sink_oauth, oauth_user)
     await outbox.start()
     try:
@@ -169,6 +170,18 @@ async def _send_one(
         raise AssertionError(await olive.get(f"/v1/outbox/{queue_id}")) from None
     assert received.auth_login == oauth_user.email and b"via xoauth2" in received.data
     assert oauth_provider.refresh_count(oauth_user.email) == 0  # the token was fresh: nothing refreshed
+    # A server that also offers OAUTHBEARER gets that instead.
+    sink.oauthbearer = True
+    r = await olive.client.post(
+        f"/v1/account/{account}/submit",
+        json={"to": [{"address": "rcpt@example.net"}], "subject": "via oauthbearer", "text": "hello"},
+        headers=olive.headers,
+    )
+    assert r.status_code == 200, r.text
+    second = (await sink.wait_for(2, timeout=15))[1]
+    assert second.auth_login == oauth_user.email and b"via oauthbearer" in second.data
+    log = (await olive.client.get(f"/v1/logs/{account}", headers=olive.headers)).text
+    assert "AUTH OAUTHBEARER" in log and "AUTH XOAUTH2" in log
 
 
 async def test_token_about_to_expire_is_refreshed_and_rotation_stored(

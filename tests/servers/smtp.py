@@ -153,7 +153,6 @@ class _Handler:
 
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
         # aiosmtpd passes args == ["XOAUTH2", "<b64>"] (initial response) or ["XOAUTH2"]
-        tokens = self.sink.xoauth2_tokens or {}
         if len(args) > 1:  # SASL initial response, still base64
             try:
                 raw = base64.b64decode(args[1], validate=True)
@@ -166,8 +165,24 @@ class _Handler:
             raw = answer
         text = raw.decode("utf-8", "replace")
         fields = dict(part.split("=", 1) for part in text.split("\x01") if "=" in part)
-        user = fields.get("user", "")
-        token = fields.get("auth", "").removeprefix("Bearer ")
+        return self._bearer(fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer "))
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
+        """RFC 7628: ``n,a=<user>,^Ahost=...^Aport=...^Aauth=Bearer <token>^A^A`` (initial response only)."""
+        try:
+            text = (
+                base64.b64decode(args[1], validate=True).decode("utf-8", "replace") if len(args) > 1 else ""
+            )
+        except (binascii.Error, ValueError):
+            return AuthResult(success=False, handled=False)
+        header, _, rest = text.partition("\x01")
+        user = next((p[2:] for p in header.split(",") if p.startswith("a=")), "")
+        user = user.replace("=2C", ",").replace("=3D", "=")
+        fields = dict(part.split("=", 1) for part in rest.split("\x01") if "=" in part)
+        return self._bearer(user, fields.get("auth", "").removeprefix("Bearer "))
+
+    def _bearer(self, user: str, token: str) -> AuthResult:
+        tokens = self.sink.xoauth2_tokens or {}
         check = self.sink.xoauth2_check
         ok = bool(user) and (check(user, token) if check is not None else tokens.get(token) == user)
         return AuthResult(success=ok, handled=False, auth_data=user if ok else None)
@@ -189,6 +204,8 @@ class _SinkController(Controller):
         exclude = ["CRAM-MD5"]
         if sink.xoauth2_tokens is None and sink.xoauth2_check is None:
             exclude.append("XOAUTH2")
+        if not sink.oauthbearer:
+            exclude.append("OAUTHBEARER")
         server = SMTP(
             self.handler,
             hostname="sink.test",
@@ -231,6 +248,8 @@ class SmtpSink:
         self.xoauth2_tokens = xoauth2_tokens
         self.xoauth2_check = xoauth2_check
         self._default_xoauth2_check = xoauth2_check
+        #: Also offer OAUTHBEARER (RFC 7628), checked like XOAUTH2; reset() turns it off again.
+        self.oauthbearer = False
         self._mode: Mode = "accept"
         self.stall_at: Literal["DATA", "QUIT"] | None = None
         self.stalled = threading.Event()
@@ -312,6 +331,7 @@ class SmtpSink:
         self.users = dict(self._default_users)
         self.xoauth2_tokens = None if tokens is None else dict(tokens)
         self.xoauth2_check = self._default_xoauth2_check
+        self.oauthbearer = False
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
