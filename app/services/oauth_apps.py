@@ -178,7 +178,11 @@ async def list_apps(ctx: Context, principal: Principal, query: PageQuery) -> OAu
                 .limit(query.pageSize)
             )
         ).all()
-        apps = [_info(r, None) for r in rows]
+        provider = Account.oauth2["provider"].as_string()  # type: ignore[index]
+        ids = [r.id for r in rows]
+        counted = await s.exec(select(provider, func.count()).where(provider.in_(ids)).group_by(provider))
+        counts = {str(app_id): int(n) for app_id, n in counted.all()}
+        apps = [_info(r, counts.get(r.id, 0)) for r in rows]
     return OAuthAppList(total=total, page=query.page, pages=page_count(total, query.pageSize), apps=apps)
 
 

@@ -50,8 +50,11 @@ async def test_create_read_update_delete_with_write_only_secret(
     assert r.status_code == 200 and r.json() == {"id": app, "updated": True}
     got = (await client.get(f"/v1/oauth2/{app}", headers=auth)).json()
     assert got["description"] == "Ours" and got["scopes"][-1] == "x" and got["clientSecret"] == "******"
+    account = {"account": "g", "name": "G", "oauth2": {"provider": app, "auth": {"user": "g@example.com"}}}
+    assert (await client.post("/v1/account", json=account, headers=auth)).status_code == 200
     listed = (await client.get("/v1/oauth2", headers=auth)).json()
-    assert listed["total"] == 1 and listed["apps"][0]["id"] == app
+    assert listed["total"] == 1 and listed["apps"][0]["id"] == app and listed["apps"][0]["accounts"] == 1
+    await client.delete("/v1/account/g", headers=auth)
     r = await client.delete(f"/v1/oauth2/{app}", headers=auth)
     assert r.json() == {"id": app, "deleted": True, "accounts": 0}
     r = await client.get(f"/v1/oauth2/{app}", headers=auth)
