@@ -963,9 +963,9 @@ export type OAuth2AuthInput = {
 
 export type OAuth2Input = {
   partial?: InputMaybe<Scalars['Boolean']['input']>;
-  /** Accepted, ignored: this instance has no such subsystem. (no hosted OAuth2 flow) */
+  /** Answer {redirect}: a consent URL; the account is registered after consent */
   authorize?: InputMaybe<Scalars['Boolean']['input']>;
-  /** Accepted, ignored: this instance has no such subsystem. */
+  /** With authorize: where the browser goes after consent (?account=&state=) */
   redirectUrl?: InputMaybe<Scalars['String']['input']>;
   /** Accepted, ignored: this instance has no such subsystem. */
   useAuthServer?: InputMaybe<Scalars['Boolean']['input']>;
@@ -1218,9 +1218,10 @@ export type ReferenceInput = {
 
 export type RegisterResult = {
   __typename?: 'RegisterResult';
-  account: Scalars['String']['output'];
-  state: Scalars['String']['output'];
-  /** Accepted, ignored: this instance has no such subsystem. (no hosted OAuth2 flow) */
+  /** Absent when answering with a consent redirect */
+  account?: Maybe<Scalars['String']['output']>;
+  state?: Maybe<Scalars['String']['output']>;
+  /** With oauth2.authorize: the provider's consent URL for the user's browser */
   redirect?: Maybe<Scalars['String']['output']>;
 };
 
@@ -1266,6 +1267,7 @@ export type Settings = {
   pageBrandName?: Maybe<Scalars['String']['output']>;
   trackOpens?: Maybe<Scalars['Boolean']['output']>;
   trackClicks?: Maybe<Scalars['Boolean']['output']>;
+  enableOAuthTokensApi?: Maybe<Scalars['Boolean']['output']>;
   /** URLs switched off after answering 410 Gone */
   disabledWebhooks: Array<Scalars['String']['output']>;
   /** Accepted, ignored: stored and returned, but this instance has no such subsystem. */
@@ -1435,6 +1437,8 @@ export type SettingsUpdateInput = {
   trackOpens?: InputMaybe<Scalars['Boolean']['input']>;
   /** Route links in sent HTML through this instance unless a submit says not */
   trackClicks?: InputMaybe<Scalars['Boolean']['input']>;
+  /** false switches off GET /v1/account/{account}/oauth-token (default on) */
+  enableOAuthTokensApi?: InputMaybe<Scalars['Boolean']['input']>;
   /** Accepted, ignored: stored and returned, but this instance has no such subsystem. */
   notificationBaseUrl?: InputMaybe<Scalars['String']['input']>;
   /** Accepted, ignored: stored and returned, but this instance has no such subsystem. */

@@ -104,6 +104,129 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/oauth2": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List OAuth2 applications; secrets are shown as '******'. */
+        get: operations["list_apps"];
+        put?: never;
+        /** Register an OAuth2 application (Gmail, Outlook, Mail.ru or a generic provider). */
+        post: operations["create_app"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth2/{app}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One application, with the endpoints, scopes and servers in effect. */
+        get: operations["get_app"];
+        /** Change an application; fields not given stay as they are. */
+        put: operations["update_app"];
+        post?: never;
+        /** Delete an application; its accounts stay but cannot refresh tokens any more. */
+        delete: operations["delete_app"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth2/{app}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check the settings, the provider's answer to the client and optionally an account. */
+        post: operations["verify_app"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/account/{account}/oauth-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's current OAuth2 access token, refreshed first when it is about to expire. */
+        get: operations["oauth_token"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the provider sends the user back: registers the account and redirects to the */
+        get: operations["consent_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/authentication/form": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A signed, single-use link (valid for 24 hours) to the hosted sign-up form. */
+        post: operations["make_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/accounts/new": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The sign-up page: the offered providers, and a settings form for any other mailbox. */
+        get: operations["show_form"];
+        put?: never;
+        /** The page's answer: a provider's consent, or settings to test and register. */
+        post: operations["submit_form"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/account/{account}/mailboxes": {
         parameters: {
             query?: never;
@@ -788,6 +911,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/health/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 200 whenever the process answers: it touches no dependency, so a restart never helps a */
+        get: operations["health_live"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 200 when the database and the broker (Redis, when configured) answer, else 503: take this */
+        get: operations["health_ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/stats": {
         parameters: {
             query?: never;
@@ -812,7 +969,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus text exposition (needs a token with the ``metrics`` scope). */
+        /** Prometheus text exposition (needs a token with the ``metrics`` scope). Latency histograms */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -2138,6 +2295,70 @@ export interface components {
              */
             encodedInMessage: boolean | null;
         };
+        /** AuthFormInput */
+        AuthFormInput: {
+            /**
+             * Account
+             * @description Account id; null generates one
+             * @default null
+             */
+            account: string | null;
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Email
+             * @description Prefilled, and the login hint for providers
+             * @default null
+             */
+            email: string | null;
+            /**
+             * Expectedemail
+             * @description Refuse a sign-in as anyone else
+             * @default null
+             */
+            expectedEmail: string | null;
+            /**
+             * Delegated
+             * @description Accepted, ignored: no shared mailboxes
+             * @default null
+             */
+            delegated: boolean | null;
+            /**
+             * Notifyfrom
+             * @default null
+             */
+            notifyFrom: string | null;
+            /**
+             * Subconnections
+             * @default null
+             */
+            subconnections: string[] | null;
+            /**
+             * Path
+             * @default null
+             */
+            path: string[] | null;
+            /**
+             * Redirecturl
+             * @description Where the browser goes when done (?account=&state=, or ?error=)
+             * @default null
+             */
+            redirectUrl: string | null;
+            /**
+             * Type
+             * @description Skip the choice: an OAuth2 application id, or 'imap' for the settings form
+             * @default null
+             */
+            type: string | false | null;
+        };
+        /** AuthFormUrl */
+        AuthFormUrl: {
+            /** Url */
+            url: string;
+        };
         /** AuthInput */
         AuthInput: {
             /**
@@ -2421,6 +2642,62 @@ export interface components {
              */
             responseText: string | null;
         };
+        /**
+         * ConsentAnswer
+         * @description What an OAuth2 provider appends to the redirect URL (RFC 6749 §4.1.2).
+         */
+        ConsentAnswer: {
+            /**
+             * Code
+             * @default null
+             */
+            code: string | null;
+            /**
+             * State
+             * @default null
+             */
+            state: string | null;
+            /**
+             * Error
+             * @default null
+             */
+            error: string | null;
+            /**
+             * Error Description
+             * @default null
+             */
+            error_description: string | null;
+            /**
+             * Scope
+             * @default null
+             */
+            scope: string | null;
+            /**
+             * Session State
+             * @default null
+             */
+            session_state: string | null;
+            /**
+             * Iss
+             * @default null
+             */
+            iss: string | null;
+            /**
+             * Authuser
+             * @default null
+             */
+            authuser: string | null;
+            /**
+             * Prompt
+             * @default null
+             */
+            prompt: string | null;
+            /**
+             * Hd
+             * @default null
+             */
+            hd: string | null;
+        };
         /** CustomHeaderInput */
         CustomHeaderInput: {
             /** Key */
@@ -2702,6 +2979,19 @@ export interface components {
         FlushResult: {
             /** Flush */
             flush: boolean;
+        };
+        /** FormLinkQuery */
+        FormLinkQuery: {
+            /**
+             * Data
+             * @default null
+             */
+            data: string | null;
+            /**
+             * Sig
+             * @default null
+             */
+            sig: string | null;
         };
         /** GatewayCreate */
         GatewayCreate: {
@@ -3039,6 +3329,15 @@ export interface components {
              */
             not: string[] | null;
         };
+        /** Live */
+        Live: {
+            /**
+             * Status
+             * @default ok
+             * @constant
+             */
+            status: "ok";
+        };
         /** LogSettings */
         LogSettings: {
             /**
@@ -3051,6 +3350,22 @@ export interface components {
              * @default null
              */
             maxLogLines: number | null;
+        };
+        /** MailServer */
+        MailServer: {
+            /** Host */
+            host: string;
+            /**
+             * Port
+             * @default null
+             */
+            port: number | null;
+            /**
+             * Secure
+             * @description TLS from the start (993/465); else STARTTLS
+             * @default true
+             */
+            secure: boolean;
         };
         /** MailboxCreate */
         MailboxCreate: {
@@ -3653,13 +3968,13 @@ export interface components {
             partial: boolean;
             /**
              * Authorize
-             * @description Accepted, ignored: this instance has no such subsystem. (no hosted OAuth2 flow)
+             * @description Answer {redirect}: a consent URL; the account is registered after consent
              * @default null
              */
             authorize: boolean | null;
             /**
              * Redirecturl
-             * @description Accepted, ignored: this instance has no such subsystem.
+             * @description With authorize: where the browser goes after consent (?account=&state=)
              * @default null
              */
             redirectUrl: string | null;
@@ -3701,6 +4016,600 @@ export interface components {
              * @default null
              */
             scopes: string[] | null;
+        };
+        /** OAuthAppCreate */
+        OAuthAppCreate: {
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+            /**
+             * Title
+             * @description Shown on the hosted form's provider button
+             * @default null
+             */
+            title: string | null;
+            /**
+             * Enabled
+             * @default null
+             */
+            enabled: boolean | null;
+            /**
+             * Clientsecret
+             * @description Write-only: stored encrypted, shown back as '******'
+             * @default null
+             */
+            clientSecret: string | null;
+            /**
+             * Basescopes
+             * @default null
+             */
+            baseScopes: ("imap" | "api" | "pubsub") | null;
+            /**
+             * Pubsubapp
+             * @default null
+             */
+            pubSubApp: string | false | null;
+            /**
+             * Extrascopes
+             * @default null
+             */
+            extraScopes: string[] | null;
+            /**
+             * Skipscopes
+             * @default null
+             */
+            skipScopes: string[] | null;
+            /**
+             * Googleprojectid
+             * @default null
+             */
+            googleProjectId: string | false | null;
+            /**
+             * Googleworkspaceaccounts
+             * @default null
+             */
+            googleWorkspaceAccounts: boolean | null;
+            /**
+             * Googletopicname
+             * @default null
+             */
+            googleTopicName: string | false | null;
+            /**
+             * Googlesubscriptionname
+             * @default null
+             */
+            googleSubscriptionName: string | false | null;
+            /**
+             * Serviceclientemail
+             * @default null
+             */
+            serviceClientEmail: string | null;
+            /**
+             * Servicekey
+             * @description Write-only, stored encrypted
+             * @default null
+             */
+            serviceKey: string | null;
+            /**
+             * Authority
+             * @description Outlook: common, organizations, consumers or a tenant id
+             * @default null
+             */
+            authority: string | null;
+            /**
+             * Cloud
+             * @default null
+             */
+            cloud: ("global" | "gcc-high" | "dod" | "china") | null;
+            /**
+             * Tenant
+             * @default null
+             */
+            tenant: string | null;
+            /**
+             * Includeinlisting
+             * @description Offer it on the hosted form
+             * @default null
+             */
+            includeInListing: boolean | null;
+            /**
+             * Authorizationurl
+             * @description generic: the consent endpoint
+             * @default null
+             */
+            authorizationUrl: string | null;
+            /**
+             * Tokenurl
+             * @description generic: the token endpoint
+             * @default null
+             */
+            tokenUrl: string | null;
+            /**
+             * Userinfourl
+             * @description generic: where the user's address is read (else the id_token)
+             * @default null
+             */
+            userInfoUrl: string | null;
+            /**
+             * Scopes
+             * @description generic: the scopes to ask for
+             * @default null
+             */
+            scopes: string[] | null;
+            /**
+             * @description generic: the IMAP server
+             * @default null
+             */
+            imap: components["schemas"]["MailServer"] | null;
+            /**
+             * @description generic: the SMTP server
+             * @default null
+             */
+            smtp: components["schemas"]["MailServer"] | null;
+            /** Name */
+            name: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "gmail" | "gmailService" | "outlook" | "outlookService" | "mailRu" | "generic";
+            /**
+             * Clientid
+             * @default null
+             */
+            clientId: string | null;
+            /**
+             * Serviceclient
+             * @default null
+             */
+            serviceClient: string | null;
+            /**
+             * Authmethod
+             * @default null
+             */
+            authMethod: ("serviceKey" | "externalAccount") | null;
+            /**
+             * Externalaccount
+             * @default null
+             */
+            externalAccount: string | null;
+            /**
+             * Redirecturl
+             * @description Registered at the provider; points at this instance's /oauth
+             * @default null
+             */
+            redirectUrl: string | null;
+        };
+        /** OAuthAppCreated */
+        OAuthAppCreated: {
+            /** Id */
+            id: string;
+            /** Created */
+            created: boolean;
+        };
+        /** OAuthAppDeleted */
+        OAuthAppDeleted: {
+            /** Id */
+            id: string;
+            /** Deleted */
+            deleted: boolean;
+            /** Accounts */
+            accounts: number;
+        };
+        /** OAuthAppError */
+        OAuthAppError: {
+            /**
+             * Response
+             * @default null
+             */
+            response: unknown;
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+            /**
+             * Serverresponsecode
+             * @default null
+             */
+            serverResponseCode: string | null;
+            /** @default null */
+            tokenRequest: components["schemas"]["TokenRequest"] | null;
+        };
+        /** OAuthAppInfo */
+        OAuthAppInfo: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Provider */
+            provider: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Created */
+            created: string;
+            /** Updated */
+            updated: string;
+            /**
+             * Clientid
+             * @default null
+             */
+            clientId: string | null;
+            /**
+             * Clientsecret
+             * @description '******' when set
+             * @default null
+             */
+            clientSecret: string | null;
+            /**
+             * Servicekey
+             * @description '******' when set
+             * @default null
+             */
+            serviceKey: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+            /**
+             * Title
+             * @default null
+             */
+            title: string | null;
+            /**
+             * Includeinlisting
+             * @default null
+             */
+            includeInListing: boolean | null;
+            /**
+             * Authority
+             * @default null
+             */
+            authority: string | null;
+            /**
+             * Tenant
+             * @default null
+             */
+            tenant: string | null;
+            /**
+             * Cloud
+             * @default null
+             */
+            cloud: string | null;
+            /**
+             * Redirecturl
+             * @default null
+             */
+            redirectUrl: string | null;
+            /**
+             * Basescopes
+             * @default null
+             */
+            baseScopes: string | null;
+            /**
+             * Extrascopes
+             * @default null
+             */
+            extraScopes: string[] | null;
+            /**
+             * Skipscopes
+             * @default null
+             */
+            skipScopes: string[] | null;
+            /**
+             * Serviceclient
+             * @default null
+             */
+            serviceClient: string | null;
+            /**
+             * Serviceclientemail
+             * @default null
+             */
+            serviceClientEmail: string | null;
+            /**
+             * Authmethod
+             * @default null
+             */
+            authMethod: string | null;
+            /**
+             * Googleprojectid
+             * @default null
+             */
+            googleProjectId: string | false | null;
+            /**
+             * Googleworkspaceaccounts
+             * @default null
+             */
+            googleWorkspaceAccounts: boolean | null;
+            /**
+             * Googletopicname
+             * @default null
+             */
+            googleTopicName: string | false | null;
+            /**
+             * Googlesubscriptionname
+             * @default null
+             */
+            googleSubscriptionName: string | false | null;
+            /**
+             * Pubsubapp
+             * @default null
+             */
+            pubSubApp: string | false | null;
+            /**
+             * Externalaccount
+             * @default null
+             */
+            externalAccount: string | null;
+            /**
+             * Accesstoken
+             * @description Never returned: service tokens stay inside
+             * @default null
+             */
+            accessToken: string | null;
+            /**
+             * Pubsubtopic
+             * @default null
+             */
+            pubSubTopic: string | null;
+            /**
+             * Pubsubsubscription
+             * @default null
+             */
+            pubSubSubscription: string | null;
+            /**
+             * Pubsubiampolicy
+             * @default null
+             */
+            pubSubIamPolicy: boolean | null;
+            /** @default null */
+            pubSubError: components["schemas"]["PubSubError"] | null;
+            /**
+             * Authorizationurl
+             * @default null
+             */
+            authorizationUrl: string | null;
+            /**
+             * Tokenurl
+             * @default null
+             */
+            tokenUrl: string | null;
+            /**
+             * Userinfourl
+             * @default null
+             */
+            userInfoUrl: string | null;
+            /**
+             * Scopes
+             * @description The scopes a consent asks for
+             * @default null
+             */
+            scopes: string[] | null;
+            /**
+             * Imap
+             * @description The IMAP server accounts use
+             * @default null
+             */
+            imap: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Smtp
+             * @description The SMTP server accounts use
+             * @default null
+             */
+            smtp: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Accounts
+             * @description Accounts registered through this app
+             * @default null
+             */
+            accounts: number | null;
+            /** @default null */
+            lastError: components["schemas"]["OAuthAppError"] | null;
+        };
+        /** OAuthAppList */
+        OAuthAppList: {
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Pages */
+            pages: number;
+            /** Apps */
+            apps: components["schemas"]["OAuthAppInfo"][];
+        };
+        /**
+         * OAuthAppUpdate
+         * @description Fields not given stay as they are; ``false`` clears clientId, serviceClient and redirectUrl.
+         */
+        OAuthAppUpdate: {
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+            /**
+             * Title
+             * @description Shown on the hosted form's provider button
+             * @default null
+             */
+            title: string | null;
+            /**
+             * Enabled
+             * @default null
+             */
+            enabled: boolean | null;
+            /**
+             * Clientsecret
+             * @description Write-only: stored encrypted, shown back as '******'
+             * @default null
+             */
+            clientSecret: string | null;
+            /**
+             * Basescopes
+             * @default null
+             */
+            baseScopes: ("imap" | "api" | "pubsub") | null;
+            /**
+             * Pubsubapp
+             * @default null
+             */
+            pubSubApp: string | false | null;
+            /**
+             * Extrascopes
+             * @default null
+             */
+            extraScopes: string[] | null;
+            /**
+             * Skipscopes
+             * @default null
+             */
+            skipScopes: string[] | null;
+            /**
+             * Googleprojectid
+             * @default null
+             */
+            googleProjectId: string | false | null;
+            /**
+             * Googleworkspaceaccounts
+             * @default null
+             */
+            googleWorkspaceAccounts: boolean | null;
+            /**
+             * Googletopicname
+             * @default null
+             */
+            googleTopicName: string | false | null;
+            /**
+             * Googlesubscriptionname
+             * @default null
+             */
+            googleSubscriptionName: string | false | null;
+            /**
+             * Serviceclientemail
+             * @default null
+             */
+            serviceClientEmail: string | null;
+            /**
+             * Servicekey
+             * @description Write-only, stored encrypted
+             * @default null
+             */
+            serviceKey: string | null;
+            /**
+             * Authority
+             * @description Outlook: common, organizations, consumers or a tenant id
+             * @default null
+             */
+            authority: string | null;
+            /**
+             * Cloud
+             * @default null
+             */
+            cloud: ("global" | "gcc-high" | "dod" | "china") | null;
+            /**
+             * Tenant
+             * @default null
+             */
+            tenant: string | null;
+            /**
+             * Includeinlisting
+             * @description Offer it on the hosted form
+             * @default null
+             */
+            includeInListing: boolean | null;
+            /**
+             * Authorizationurl
+             * @description generic: the consent endpoint
+             * @default null
+             */
+            authorizationUrl: string | null;
+            /**
+             * Tokenurl
+             * @description generic: the token endpoint
+             * @default null
+             */
+            tokenUrl: string | null;
+            /**
+             * Userinfourl
+             * @description generic: where the user's address is read (else the id_token)
+             * @default null
+             */
+            userInfoUrl: string | null;
+            /**
+             * Scopes
+             * @description generic: the scopes to ask for
+             * @default null
+             */
+            scopes: string[] | null;
+            /**
+             * @description generic: the IMAP server
+             * @default null
+             */
+            imap: components["schemas"]["MailServer"] | null;
+            /**
+             * @description generic: the SMTP server
+             * @default null
+             */
+            smtp: components["schemas"]["MailServer"] | null;
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Clientid
+             * @default null
+             */
+            clientId: string | false | null;
+            /**
+             * Serviceclient
+             * @default null
+             */
+            serviceClient: string | false | null;
+            /**
+             * Redirecturl
+             * @default null
+             */
+            redirectUrl: string | false | null;
+        };
+        /** OAuthAppUpdated */
+        OAuthAppUpdated: {
+            /** Id */
+            id: string;
+            /** Updated */
+            updated: boolean;
+        };
+        /** OAuthTokenInfo */
+        OAuthTokenInfo: {
+            /** Account */
+            account: string;
+            /** User */
+            user: string;
+            /** Accesstoken */
+            accessToken: string;
+            /** Provider */
+            provider: string;
+            /** App */
+            app: string;
+            /**
+             * Registeredscopes
+             * @default null
+             */
+            registeredScopes: string[] | null;
+            /**
+             * Expires
+             * @default null
+             */
+            expires: string | null;
+            /** Cached */
+            cached: boolean;
         };
         /** OutboxDeleted */
         OutboxDeleted: {
@@ -3909,6 +4818,19 @@ export interface components {
              */
             groups: ("account" | "mailbox" | "message" | "submit" | "outbox" | "export" | "template" | "blocklist" | "webhook" | "gateway" | "events" | "diagnostics" | "logs")[] | null;
         };
+        /** PubSubError */
+        PubSubError: {
+            /**
+             * Message
+             * @default null
+             */
+            message: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+        };
         /** Quota */
         Quota: {
             /**
@@ -4004,16 +4926,20 @@ export interface components {
         };
         /** RegisterResult */
         RegisterResult: {
-            /** Account */
-            account: string;
+            /**
+             * Account
+             * @description Absent when answering with a consent redirect
+             * @default null
+             */
+            account: string | null;
             /**
              * State
-             * @enum {string}
+             * @default null
              */
-            state: "new" | "existing";
+            state: ("new" | "existing") | null;
             /**
              * Redirect
-             * @description Accepted, ignored: this instance has no such subsystem. (no hosted OAuth2 flow)
+             * @description With oauth2.authorize: the provider's consent URL for the user's browser
              * @default null
              */
             redirect: string | null;
@@ -4347,6 +5273,11 @@ export interface components {
              * @default null
              */
             trackClicks: boolean | null;
+            /**
+             * Enableoauthtokensapi
+             * @default null
+             */
+            enableOAuthTokensApi: boolean | null;
             /**
              * Disabledwebhooks
              * @description URLs switched off after answering 410 Gone
@@ -4866,6 +5797,12 @@ export interface components {
              * @default false
              */
             trackClicks: boolean;
+            /**
+             * Enableoauthtokensapi
+             * @description Include this key (no key asked: all keys)
+             * @default false
+             */
+            enableOAuthTokensApi: boolean;
             /**
              * Notificationbaseurl
              * @description Include this key (no key asked: all keys)
@@ -5407,6 +6344,12 @@ export interface components {
              * @default null
              */
             trackClicks: boolean | null;
+            /**
+             * Enableoauthtokensapi
+             * @description false switches off GET /v1/account/{account}/oauth-token (default on)
+             * @default null
+             */
+            enableOAuthTokensApi: boolean | null;
             /**
              * Notificationbaseurl
              * @description Accepted, ignored: stored and returned, but this instance has no such subsystem.
@@ -6871,6 +7814,119 @@ export interface components {
              */
             pageSize: number;
         };
+        /**
+         * TokenRequest
+         * @description The token request that failed; secrets are never included.
+         */
+        TokenRequest: {
+            /**
+             * Url
+             * @default null
+             */
+            url: string | null;
+            /**
+             * Method
+             * @default null
+             */
+            method: string | null;
+            /**
+             * Grant
+             * @default null
+             */
+            grant: string | null;
+            /**
+             * Provider
+             * @default null
+             */
+            provider: string | null;
+            /**
+             * Status
+             * @default null
+             */
+            status: number | null;
+            /**
+             * Clientid
+             * @default null
+             */
+            clientId: string | null;
+            /**
+             * Clientsecret
+             * @default null
+             */
+            clientSecret: string | null;
+            /**
+             * Authority
+             * @default null
+             */
+            authority: string | null;
+            /**
+             * Serviceclient
+             * @default null
+             */
+            serviceClient: string | null;
+            /**
+             * Signer
+             * @default null
+             */
+            signer: string | null;
+            /**
+             * Googleprojectid
+             * @default null
+             */
+            googleProjectId: string | null;
+            /**
+             * Serviceclientemail
+             * @default null
+             */
+            serviceClientEmail: string | null;
+            /**
+             * Code
+             * @default null
+             */
+            code: string | null;
+            /** @default null */
+            flag: components["schemas"]["TokenRequestFlag"] | null;
+            /** @default null */
+            userFlag: components["schemas"]["TokenRequestUserFlag"] | null;
+            /**
+             * Scopes
+             * @default null
+             */
+            scopes: string[] | null;
+            /**
+             * Response
+             * @default null
+             */
+            response: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** TokenRequestFlag */
+        TokenRequestFlag: {
+            /**
+             * Message
+             * @default null
+             */
+            message: string | null;
+            /**
+             * Code
+             * @default null
+             */
+            code: string | null;
+            /**
+             * Url
+             * @default null
+             */
+            url: string | null;
+        };
+        /** TokenRequestUserFlag */
+        TokenRequestUserFlag: {
+            /**
+             * Message
+             * @default null
+             */
+            message: string | null;
+        };
         /** UploadAttachment */
         UploadAttachment: {
             /**
@@ -7119,6 +8175,42 @@ export interface components {
              */
             noInferiors: boolean | null;
         };
+        /** VerifyAppInput */
+        VerifyAppInput: {
+            /**
+             * Account
+             * @description Also refresh this account's token
+             * @default null
+             */
+            account: string | null;
+            /**
+             * Testconnection
+             * @description Also log in to the account's IMAP
+             * @default null
+             */
+            testConnection: boolean | null;
+        };
+        /** VerifyAppResult */
+        VerifyAppResult: {
+            /** App */
+            app: string;
+            /** Provider */
+            provider: string;
+            /**
+             * Authmethod
+             * @default null
+             */
+            authMethod: string | null;
+            /**
+             * Account
+             * @default null
+             */
+            account: string | null;
+            /** Ok */
+            ok: boolean;
+            /** Steps */
+            steps: components["schemas"]["VerifyStep"][];
+        };
         /** VerifyInput */
         VerifyInput: {
             /** @default null */
@@ -7155,6 +8247,28 @@ export interface components {
              * @default null
              */
             mailboxes: components["schemas"]["VerifiedMailbox"][] | null;
+        };
+        /** VerifyStep */
+        VerifyStep: {
+            /** Id */
+            id: string;
+            /** Label */
+            label: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "fail" | "skip";
+            /**
+             * Message
+             * @default null
+             */
+            message: string | null;
+            /**
+             * Hint
+             * @default null
+             */
+            hint: string | null;
         };
     };
     responses: never;
@@ -7788,6 +8902,754 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_apps: {
+        parameters: {
+            query?: {
+                /** @description Page number, 0-based */
+                page?: number;
+                /** @description Items per page */
+                pageSize?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAppList"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Token lacks the scope or is bound to another account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many failed authentications */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_app: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthAppCreate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAppCreated"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Token lacks the scope or is bound to another account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many failed authentications */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_app: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                app: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAppInfo"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Token lacks the scope or is bound to another account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many failed authentications */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_app: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                app: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthAppUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAppUpdated"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Token lacks the scope or is bound to another account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many failed authentications */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_app: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                app: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAppDeleted"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Token lacks the scope or is bound to another account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many failed authentications */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    verify_app: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                app: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyAppInput"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyAppResult"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Token lacks the scope or is bound to another account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many failed authentications */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    oauth_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthTokenInfo"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Token lacks the scope or is bound to another account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many failed authentications */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Dependency unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    consent_callback: {
+        parameters: {
+            query?: {
+                code?: string | null;
+                state?: string | null;
+                error?: string | null;
+                error_description?: string | null;
+                scope?: string | null;
+                session_state?: string | null;
+                iss?: string | null;
+                authuser?: string | null;
+                prompt?: string | null;
+                hd?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    make_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthFormInput"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthFormUrl"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Token lacks the scope or is bound to another account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many failed authentications */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    show_form: {
+        parameters: {
+            query?: {
+                data?: string | null;
+                sig?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                    "text/html": string;
+                };
+            };
+            /** @description Token lacks the scope or is bound to another account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    submit_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                    "text/html": string;
+                };
+            };
+            /** @description Token lacks the scope or is bound to another account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                    "text/html": string;
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                    "text/html": string;
                 };
             };
         };
@@ -10937,6 +12799,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                    "text/html": string;
                 };
             };
             /** @description Token lacks the scope or is bound to another account */
@@ -10946,6 +12809,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                    "text/html": string;
                 };
             };
         };
@@ -10980,6 +12844,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                    "text/html": string;
                 };
             };
             /** @description Token lacks the scope or is bound to another account */
@@ -10989,6 +12854,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                    "text/html": string;
                 };
             };
         };
@@ -11555,6 +13421,8 @@ export interface operations {
                 /** @description Include this key (no key asked: all keys) */
                 trackClicks?: boolean;
                 /** @description Include this key (no key asked: all keys) */
+                enableOAuthTokensApi?: boolean;
+                /** @description Include this key (no key asked: all keys) */
                 notificationBaseUrl?: boolean;
                 /** @description Include this key (no key asked: all keys) */
                 trackSentMessages?: boolean;
@@ -12017,6 +13885,55 @@ export interface operations {
         };
     };
     health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Dependency unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    health_live: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Live"];
+                };
+            };
+        };
+    };
+    health_ready: {
         parameters: {
             query?: never;
             header?: never;

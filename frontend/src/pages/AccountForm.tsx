@@ -1,11 +1,11 @@
-// Add or edit an account: IMAP/SMTP with provider presets and "test connection", or OAuth2.
+// Add or edit an account: IMAP/SMTP with provider presets and "test connection", or OAuth2
+// (AccountOAuth.tsx).
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, enc, get, type Schemas } from "../api/client";
-import type { OAuthAppList } from "../api/contract";
-import { ErrorText, QueryView, Unavailable } from "../components/ui";
-import { ApiError } from "../api/client";
+import { ErrorText } from "../components/ui";
+import { OAuthAccount, OAuthAccountEdit } from "./AccountOAuth";
 import { PRESETS } from "./presets";
 
 export interface Server {
@@ -141,7 +141,8 @@ export function AccountForm() {
         await api("PUT", `/v1/account/${enc(editId!)}`, body);
         return editId!;
       }
-      const result = await api<Schemas["RegisterResult"]>("POST", "/v1/account", { account: id.trim() || undefined, ...body });
+      const result = await api<Schemas["RegisterResult"]>("POST", "/v1/account", { account: id.trim() || null, ...body });
+      if (!result.account) throw new Error("The server did not say which account it registered");
       return result.account;
     },
     onSuccess: (account) => {
@@ -192,7 +193,9 @@ export function AccountForm() {
           </button>
         </fieldset>
       )}
-      {kind === "oauth2" && !editing ? (
+      {editing && existing.data?.type === "oauth2" ? (
+        <OAuthAccountEdit account={existing.data} />
+      ) : kind === "oauth2" && !editing ? (
         <OAuthAccount />
       ) : (
         <form onSubmit={submit}>
@@ -273,63 +276,5 @@ export function AccountForm() {
         </form>
       )}
     </>
-  );
-}
-
-function OAuthAccount() {
-  const apps = useQuery({ queryKey: ["oauth2"], queryFn: () => get<OAuthAppList>("/v1/oauth2"), retry: false });
-  const [app, setApp] = useState("");
-  const [name, setName] = useState("");
-  const [email, setEmail] = useState("");
-  const start = useMutation({
-    mutationFn: () =>
-      api<Schemas["RegisterResult"] & { redirect?: string }>("POST", "/v1/account", {
-        name,
-        email: email || undefined,
-        oauth2: { authorize: true, provider: app, redirectUrl: `${window.location.origin}/admin/accounts` },
-      }),
-    onSuccess: (result) => {
-      if (result.redirect) window.location.assign(result.redirect);
-    },
-  });
-  if (apps.isError && apps.error instanceof ApiError && apps.error.routeMissing) return <Unavailable what="Adding accounts through OAuth2" />;
-  return (
-    <QueryView query={apps} what="OAuth2 apps" isEmpty={(d) => d.apps.length === 0} empty={<>No OAuth2 app is set up. <Link to="/oauth2">Add one first.</Link></>}>
-      {(d) => (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            start.mutate();
-          }}
-        >
-          <label>
-            OAuth2 app
-            <select required value={app} onChange={(e) => setApp(e.target.value)}>
-              <option value="">Choose…</option>
-              {d.apps.map((a) => (
-                <option key={a.id} value={a.id}>
-                  {a.name} ({a.provider})
-                </option>
-              ))}
-            </select>
-          </label>
-          <div className="grid">
-            <label>
-              Display name
-              <input required value={name} onChange={(e) => setName(e.target.value)} />
-            </label>
-            <label>
-              Email address
-              <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} />
-            </label>
-          </div>
-          <button type="submit" aria-busy={start.isPending || undefined} disabled={start.isPending}>
-            Continue to the provider's consent page
-          </button>
-          {start.data && !start.data.redirect && <p role="status">The server did not return a consent URL.</p>}
-          <ErrorText error={start.error} />
-        </form>
-      )}
-    </QueryView>
   );
 }

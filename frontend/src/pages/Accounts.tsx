@@ -14,11 +14,47 @@ export function LiveBadge({ account, initial }: { account: string; initial: stri
   return <Badge value={live ? live.state : initial} />;
 }
 
+/** The query the server adds when an OAuth2 consent ends here (see AccountForm's consentReturnUrl);
+ * its `state` is the registration outcome, not the state filter. */
+const CONSENT_PARAMS = ["oauth2", "account", "state", "error", "error_description"];
+
+function ConsentOutcome({ params, onDismiss }: { params: URLSearchParams; onDismiss: () => void }) {
+  const error = params.get("error");
+  const account = params.get("account");
+  const dismiss = (
+    <button type="button" className="secondary" onClick={onDismiss}>
+      Dismiss
+    </button>
+  );
+  if (error) {
+    return (
+      <article className="consent-outcome">
+        <div role="alert" className="error-text">
+          <strong>The OAuth2 sign-in did not add an account:</strong> {params.get("error_description") || error} <code>({error})</code>
+        </div>
+        {dismiss}
+      </article>
+    );
+  }
+  if (!account) return null;
+  return (
+    <article className="consent-outcome">
+      <p className="ok-text" role="status">
+        {params.get("state") === "existing" ? "Signed in again: the account " : "Account added: "}
+        <Link to={`/accounts/${encodeURIComponent(account)}`}>{account}</Link>
+        {params.get("state") === "existing" ? " has new OAuth2 tokens." : " is registered and starts connecting."}
+      </p>
+      {dismiss}
+    </article>
+  );
+}
+
 export function Accounts() {
   const [params, setParams] = useSearchParams();
+  const consent = params.get("oauth2") === "done";
   const page = Number(params.get("page") || 0);
   const query = params.get("q") || "";
-  const state = params.get("state") || "";
+  const state = consent ? "" : params.get("state") || "";
   const [search, setSearch] = useState(query);
   useEffect(() => setSearch(query), [query]);
   const accounts = useQuery({
@@ -28,6 +64,7 @@ export function Accounts() {
   });
   const update = (next: Record<string, string | number>) => {
     const merged = new URLSearchParams(params);
+    if (consent) for (const k of CONSENT_PARAMS) merged.delete(k);
     for (const [k, v] of Object.entries(next)) {
       if (v === "" || v === 0) merged.delete(k);
       else merged.set(k, String(v));
@@ -42,6 +79,7 @@ export function Accounts() {
           Add account
         </Link>
       </div>
+      {consent && <ConsentOutcome params={params} onDismiss={() => update({})} />}
       <form
         className="searchbar"
         aria-label="Search accounts"
