@@ -31,10 +31,12 @@ class RedisWake:
         self._pending: int | None = None
         self._dirty = False
         self._subscribed = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
         from redis.asyncio import Redis
 
+        self._loop = asyncio.get_running_loop()
         self._client = Redis.from_url(self.url, socket_connect_timeout=5)
         self._listener = asyncio.create_task(self._listen(), name="eventbus-listen")
         events.signal.relays.append(self._relay)
@@ -53,7 +55,12 @@ class RedisWake:
             await self._client.aclose()
 
     def _relay(self, latest: int | None) -> None:
-        """Called synchronously after a commit: coalesce, then publish from a task."""
+        """Called synchronously after a commit: coalesce, then publish from a task. The Redis
+        client belongs to the loop the bus started in; a commit made on another loop (a server
+        run in a thread of its own) hands the publication over to it."""
+        if self._loop is not None and _running_loop() is not self._loop:
+            self._loop.call_soon_threadsafe(self._relay, latest)
+            return
         self._dirty = True
         if latest is not None and (self._pending is None or latest > self._pending):
             self._pending = latest
@@ -91,6 +98,13 @@ class RedisWake:
             except Exception as exc:
                 log.warning("event wake-up channel lost (%s); retrying", exc)
                 await asyncio.sleep(1.0)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 async def start(redis_url: str | None) -> RedisWake | None:
