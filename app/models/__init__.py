@@ -2,6 +2,7 @@
 
 from app.models.account import Account, AccountState
 from app.models.blocklist import BlocklistEntry
+from app.models.command import AccountCommandRow
 from app.models.event import Event
 from app.models.gateway import Gateway
 from app.models.mailbox import Mailbox
@@ -16,6 +17,7 @@ from app.models.webhook import WebhookDelivery
 
 __all__ = [
     "Account",
+    "AccountCommandRow",
     "AccountState",
     "BlocklistEntry",
     "Event",

@@ -25,7 +25,7 @@ from app.schemas.accounts import (
     RegisterResult,
 )
 from app.schemas.common import page_count
-from app.services import account_options, credentials, oauth_consent, protocol_logs
+from app.services import account_options, control, credentials, oauth_consent, protocol_logs
 from app.services.context import Context
 from app.services.errors import AccountNotFound
 from app.services.principal import Principal
@@ -112,7 +112,7 @@ async def register(ctx: Context, principal: Principal, data: AccountCreate) -> R
                     raise
                 continue
         ctx.accounts.drop(account_id)
-        ctx.control.send(account_id, "changed" if existing else "reconnect")
+        await control.send(ctx, account_id, "changed" if existing else "reconnect")
         return RegisterResult(account=account_id, state="existing" if existing else "new")
     raise AssertionError("unreachable")
 
@@ -224,7 +224,7 @@ async def update_account(ctx: Context, principal: Principal, account_id: str, da
     if relog:
         await ctx.imap.drop(account_id)
     if changed or relog:
-        ctx.control.send(account_id, "changed")
+        await control.send(ctx, account_id, "changed")
     return account_id
 
 
@@ -242,19 +242,19 @@ async def delete_account(ctx: Context, principal: Principal, account_id: str) ->
     ctx.accounts.drop(account_id)
     ctx.mailboxes.drop_where(account_id)
     ctx.principals.clear()  # the account's tokens are gone
-    ctx.control.send(account_id, "stop")
+    await control.send(ctx, account_id, "stop")
     await ctx.imap.drop(account_id)
     return AccountDeleted(account=account_id, deleted=True)
 
 
 async def reconnect(ctx: Context, principal: Principal, account_id: str) -> None:
     await load(ctx, principal, account_id)
-    ctx.control.send(account_id, "reconnect")
+    await control.send(ctx, account_id, "reconnect")
 
 
 async def request_sync(ctx: Context, principal: Principal, account_id: str) -> None:
     await load(ctx, principal, account_id)
-    ctx.control.send(account_id, "sync")
+    await control.send(ctx, account_id, "sync")
 
 
 async def stats(ctx: Context) -> dict[str, int]:

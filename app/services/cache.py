@@ -84,7 +84,7 @@ class PageCache:
     drop a folder's pages at once; the TTL bounds how long a write made by another process can
     go unseen."""
 
-    def __init__(self, ttl: float = 2.0, maxsize: int = 2_000) -> None:
+    def __init__(self, ttl: float = 1.0, maxsize: int = 2_000) -> None:
         self._pages: TTLCache[tuple[int, Hashable], Any] = TTLCache(ttl, maxsize)
 
     async def get_or_load(self, mailbox_id: int, key: Hashable, render: Callable[[], Awaitable[V]]) -> V:

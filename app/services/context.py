@@ -14,7 +14,6 @@ from app.db import Database
 from app.mail.pool import CommandPool
 from app.models import Account, Mailbox
 from app.services.cache import PageCache, TTLCache
-from app.services.control import AccountControl
 from app.services.principal import Principal
 
 
@@ -23,10 +22,9 @@ class Context:
     settings: Settings
     db: Database
     cipher: Cipher
-    control: AccountControl = field(default_factory=AccountControl)
     imap: CommandPool = field(default_factory=CommandPool)
     # Hot-path caches; see app.services.cache for the consistency they promise.
-    principals: TTLCache[str, Principal | None] = field(default_factory=lambda: TTLCache(ttl=5.0))
+    principals: TTLCache[str, Principal | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
     accounts: TTLCache[str, Account | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
     mailboxes: TTLCache[tuple[str, str], Mailbox | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
     pages: PageCache = field(default_factory=PageCache)

@@ -1,18 +1,33 @@
-"""Commands to whoever owns an account's connection (reconnect, sync now, settings changed, stop).
+"""Commands to whichever process holds an account's connections: reconnect, sync now, settings
+changed, stop, and ``rebalance`` for every process.
 
-The API process and the sync supervisor may live in different tasks or processes; this is the seam
-between them. Commands go to every listener registered in this process.
-"""
+A command is a row in the database, so it reaches the owner whichever process sent it: an API
+process, a worker, the command line. Writing it wakes readers at once (in this process, and in
+every other one over Redis when configured); without Redis other processes find it on their next
+look, within a second. Readers go by id and remember what they handled, so a command is applied
+at least once, in order, and commands are harmless to repeat."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
-Command = Literal["reconnect", "sync", "changed", "stop"]
+from sqlalchemy import delete, insert
+from sqlmodel import col, select
+
+from app import events
+from app.models import AccountCommandRow
+from app.models.base import utcnow
+from app.services.context import Context
+
+Command = Literal["reconnect", "sync", "changed", "stop", "rebalance"]
+#: The account of commands meant for every process.
+EVERYONE = "*"
+#: How far back a reader looks: transactions can commit out of id order (PostgreSQL), so a
+#: reader keeps looking at recent rows rather than only after the highest id it has seen.
+WINDOW = timedelta(seconds=120)
+KEEP = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,22 +36,41 @@ class AccountCommand:
     command: Command
 
 
-class AccountControl:
-    def __init__(self) -> None:
-        self._listeners: set[asyncio.Queue[AccountCommand]] = set()
+async def send(ctx: Context, account: str, command: Command) -> None:
+    async with ctx.db.core() as s:
+        await s.execute(insert(AccountCommandRow).values(account=account, command=command, created=utcnow()))
+        events.touch(s)  # wakes readers in this process and, over Redis, in the others
+        await s.commit()
 
-    def send(self, account: str, command: Command) -> int:
-        """Queue a command for every listener; returns how many received it."""
-        cmd = AccountCommand(account, command)
-        for queue in self._listeners:
-            queue.put_nowait(cmd)
-        return len(self._listeners)
 
-    @asynccontextmanager
-    async def listen(self) -> AsyncIterator[asyncio.Queue[AccountCommand]]:
-        queue: asyncio.Queue[AccountCommand] = asyncio.Queue()
-        self._listeners.add(queue)
-        try:
-            yield queue
-        finally:
-            self._listeners.discard(queue)
+class Inbox:
+    """The commands one reader has not handled yet."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        # Commands sent just before this reader started concern accounts it is about to load
+        # afresh anyway; a small margin covers clocks that disagree slightly.
+        self._since = utcnow() - timedelta(seconds=2)
+        self._seen: dict[int, object] = {}
+
+    async def fetch(self) -> list[AccountCommand]:
+        now = utcnow()
+        start = max(self._since, now - WINDOW)
+        async with self.ctx.db.session() as s:
+            rows = (
+                await s.exec(
+                    select(AccountCommandRow)
+                    .where(col(AccountCommandRow.created) >= start)
+                    .order_by(col(AccountCommandRow.id))
+                )
+            ).all()
+        fresh = [r for r in rows if r.id not in self._seen]
+        self._seen = {r.id: r.created for r in rows if r.id is not None}
+        return [AccountCommand(r.account, r.command) for r in fresh]  # type: ignore[arg-type]
+
+
+async def prune(ctx: Context) -> None:
+    """Forget commands long since handled."""
+    async with ctx.db.core() as s:
+        await s.execute(delete(AccountCommandRow).where(col(AccountCommandRow.created) < utcnow() - KEEP))
+        await s.commit()

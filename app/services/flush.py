@@ -21,6 +21,7 @@ from sqlmodel import col
 
 from app.models import Account, Mailbox, Message
 from app.models.base import utcnow
+from app.services import control
 from app.services.context import Context
 from app.services.errors import AccountNotFound
 from app.services.principal import Principal
@@ -39,7 +40,7 @@ async def request(ctx: Context, principal: Principal, account_id: str, notify_fr
         row.options = {**(row.options or {}), PENDING: {"notifyFrom": when.isoformat()}}
         await session.commit()
     ctx.accounts.drop(account_id)
-    ctx.control.send(account_id, "reconnect")
+    await control.send(ctx, account_id, "reconnect")
 
 
 def pending(account: Account) -> bool:

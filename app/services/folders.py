@@ -12,6 +12,7 @@ from app import events
 from app.mail.imap import ImapConnection
 from app.mail.imapparse import ListEntry
 from app.models import Account, Mailbox
+from app.services import control
 from app.services.context import Context
 from app.services.mailaccess import MailboxNotFound, find_mailbox, imap
 from app.sync.folder import sync_folder
@@ -73,7 +74,7 @@ async def add(ctx: Context, row: Mailbox, special_use: str | None) -> None:
         except IntegrityError:
             await s.rollback()
     ctx.mailboxes.drop_where(account_id)
-    ctx.control.send(account_id, "sync")
+    await control.send(ctx, account_id, "sync")
 
 
 async def forget(ctx: Context, account_id: str, box: Mailbox) -> None:

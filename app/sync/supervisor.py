@@ -1,93 +1,148 @@
-"""Which accounts this process owns, via renewable leases in the database, and one worker each.
+"""Which accounts this process holds, via renewable leases in the database, and one worker each.
 
-A lease is (owner, expiry) on the account row. The supervisor renews its own leases and claims
-expired or unowned ones, so an account is never connected twice and a dead process's accounts are
-taken over once its leases run out."""
+A lease is (owner, expiry) on the account row. The supervisor renews its own leases, claims
+unowned, expired or orphaned ones up to its share (see :mod:`app.sync.placement`) and gives back
+what is above it, so an account is never connected twice, work spreads over the live processes,
+and a dead process's accounts are taken over: at once when it provably died on this host,
+otherwise once its leases run out. Commands (:mod:`app.services.control`) reach it from any
+process."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import secrets
-import socket
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlmodel import col
 
-from app import tasking
+from app import events, tasking
 from app.models import Account, AccountState
 from app.models.base import utcnow
+from app.services import control, leases
 from app.services.context import Context
 from app.services.control import AccountCommand
+from app.sync import placement
 from app.sync.worker import AccountWorker
 
 log = logging.getLogger(__name__)
+#: How often commands are looked for when nothing wakes the supervisor (no Redis, other process).
+COMMAND_POLL = 1.0
+#: Least time between two looks, so a busy event stream does not turn into a busy loop.
+MIN_LOOK = 0.05
 
 
 class Supervisor:
     def __init__(self, ctx: Context, owner: str | None = None) -> None:
         self.ctx = ctx
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        # Named after the process (see leases.process_id), so others can tell when it died.
+        self.owner = owner or f"{leases.process_id()}:{secrets.token_hex(3)}"
         self.workers: dict[str, AccountWorker] = {}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._target = 0
+        self._claiming: asyncio.Future[set[str]] | None = None
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="supervisor")
         await self._ready.wait()
 
     async def stop(self) -> None:
+        """Stop and hand every account over at once: the others are told to rebalance."""
         await tasking.stop(self._task)
+        if self._claiming is not None:
+            await asyncio.wait({self._claiming})
         await asyncio.gather(*(w.stop() for w in self.workers.values()), return_exceptions=True)
         self.workers.clear()
-        async with self.ctx.db.core() as s:
-            await s.execute(
-                update(Account).where(col(Account.owner) == self.owner).values(owner=None, lease_expires=None)
-            )
-            await s.commit()
+        await self._release(None)
+        await placement.leave(self.ctx, self.owner)
+        await control.send(self.ctx, control.EVERYONE, "rebalance")
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         renew_every = self.ctx.settings.lease_seconds / 3
-        async with self.ctx.control.listen() as commands:
-            self._ready.set()
-            while True:
+        inbox = control.Inbox(self.ctx)
+        await self.reconcile()
+        # Joining: the others may hold more than their share now; tell them to look.
+        await control.send(self.ctx, control.EVERYONE, "rebalance")
+        next_reconcile = loop.time() + renew_every
+        self._ready.set()
+        while True:
+            armed = events.signal.arm()
+            if loop.time() >= next_reconcile:
+                next_reconcile = loop.time() + renew_every
                 try:
                     await self.reconcile()
                 except Exception:  # the database may be briefly away; keep owning what we have
                     log.exception("lease renewal failed")
-                with contextlib.suppress(TimeoutError):
-                    command = await asyncio.wait_for(commands.get(), renew_every)
+            try:
+                for command in await inbox.fetch():
                     await self._handle(command)
-                    while not commands.empty():
-                        await self._handle(commands.get_nowait())
+            except Exception:
+                log.exception("reading account commands failed")
+            await asyncio.sleep(MIN_LOOK)
+            await events.signal.wait(min(COMMAND_POLL, max(0.0, next_reconcile - loop.time())), armed)
 
-    @tasking.completes
     async def claim(self) -> set[str]:
+        """Renew this process's leases and take unowned or orphaned accounts up to its share;
+        returns the accounts it holds (possibly more than its share: see :meth:`reconcile`).
+
+        The database work finishes even when the caller is cancelled (see tasking.completes),
+        and :meth:`stop` waits for it: a claim landing after the hand-over would take back the
+        accounts just handed over."""
+        self._claiming = asyncio.ensure_future(self._claim())
+        return await asyncio.shield(self._claiming)
+
+    async def _claim(self) -> set[str]:
+        await placement.beat(self.ctx, self.owner)
+        workers = await placement.live_workers(self.ctx) | {self.owner}
+        target = placement.share(await placement.account_count(self.ctx), len(workers))
         now = utcnow()
         expires = now + timedelta(seconds=self.ctx.settings.lease_seconds)
+        active = col(Account.state) != AccountState.unset.value
         async with self.ctx.db.core() as s:
-            result = await s.execute(
+            renewed = await s.execute(
                 update(Account)
-                .where(
-                    col(Account.state) != AccountState.unset.value,
-                    or_(
-                        col(Account.owner).is_(None),
-                        col(Account.owner) == self.owner,
-                        col(Account.lease_expires) < now,
-                    ),
-                )
-                .values(owner=self.owner, lease_expires=expires)
+                .where(active, col(Account.owner) == self.owner)
+                .values(lease_expires=expires)
                 .returning(col(Account.id))
             )
-            owned = {str(i) for i in result.scalars()}
+            owned = {str(i) for i in renewed.scalars()}
+            if len(owned) < target:
+                others = await s.execute(
+                    select(col(Account.owner)).where(col(Account.owner).is_not(None)).distinct()
+                )
+                dead = [o for o in others.scalars() if o and o not in workers and leases.gone(o)]
+                claimable = or_(
+                    col(Account.owner).is_(None),
+                    col(Account.lease_expires) < now,
+                    col(Account.owner).in_(dead),
+                )
+                wanted = select(col(Account.id)).where(active, claimable).order_by(col(Account.id))
+                taken = await s.execute(
+                    update(Account)
+                    .where(
+                        col(Account.id).in_(wanted.limit(target - len(owned)).scalar_subquery()), claimable
+                    )
+                    .values(owner=self.owner, lease_expires=expires)
+                    .returning(col(Account.id))
+                )
+                owned |= {str(i) for i in taken.scalars()}
             await s.commit()
+        self._target = target
         return owned
 
     async def reconcile(self) -> None:
         owned = await self.claim()
+        excess = len(owned) - self._target
+        if excess > 0:  # another process joined: give back what is above this one's share
+            give_back = set(sorted(owned)[-excess:])
+            for account in give_back & set(self.workers):
+                await self.workers.pop(account).stop()
+            await self._release(give_back)
+            owned -= give_back
+            await control.send(self.ctx, control.EVERYONE, "rebalance")
         for account in owned - set(self.workers):
             self._start(account)
         for account in set(self.workers) - owned:
@@ -96,12 +151,24 @@ class Supervisor:
             if not worker.running:  # finished (e.g. IMAP switched off): let reconcile start it again
                 self.workers.pop(account)
 
+    @tasking.completes
+    async def _release(self, accounts: set[str] | None) -> None:
+        """Give up ``accounts`` (all when None) so another process can claim them now."""
+        mine = col(Account.owner) == self.owner
+        where = mine if accounts is None else (mine & col(Account.id).in_(sorted(accounts)))
+        async with self.ctx.db.core() as s:
+            await s.execute(update(Account).where(where).values(owner=None, lease_expires=None))
+            await s.commit()
+
     def _start(self, account: str) -> None:
         worker = AccountWorker(self.ctx, account)
         self.workers[account] = worker
         worker.start()
 
     async def _handle(self, command: AccountCommand) -> None:
+        if command.command == "rebalance":
+            await self.reconcile()
+            return
         worker = self.workers.get(command.account)
         if command.command == "stop":
             if worker is not None:

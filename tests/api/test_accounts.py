@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from app.models import Event
+from app.services import control
 from app.services.context import Context
 
 IMAP = {
@@ -251,14 +252,16 @@ async def test_reconnect_and_sync_reach_the_owner(
     client: httpx2.AsyncClient, auth: dict[str, str], ctx: Context
 ) -> None:
     await register(client, auth)
-    async with ctx.control.listen() as commands:
-        r = await client.put("/v1/account/acc1/reconnect", json={"reconnect": True}, headers=auth)
-        assert r.status_code == 200 and r.json() == {"reconnect": True}
-        r = await client.put("/v1/account/acc1/sync", json={"sync": True}, headers=auth)
-        assert r.status_code == 200 and r.json() == {"sync": True}
-        await client.put("/v1/account/acc1", json={"smtp": {"partial": True, "port": 587}}, headers=auth)
-        await client.put("/v1/account/acc1", json={"name": "only a name"}, headers=auth)
-        got = [commands.get_nowait() for _ in range(commands.qsize())]
+    inbox = control.Inbox(ctx)
+    assert [(c.account, c.command) for c in await inbox.fetch()] == [("acc1", "reconnect")]  # registered
+    r = await client.put("/v1/account/acc1/reconnect", json={"reconnect": True}, headers=auth)
+    assert r.status_code == 200 and r.json() == {"reconnect": True}
+    r = await client.put("/v1/account/acc1/sync", json={"sync": True}, headers=auth)
+    assert r.status_code == 200 and r.json() == {"sync": True}
+    await client.put("/v1/account/acc1", json={"smtp": {"partial": True, "port": 587}}, headers=auth)
+    await client.put("/v1/account/acc1", json={"name": "only a name"}, headers=auth)
+    got = await inbox.fetch()
+    assert await inbox.fetch() == []  # each command is handed out once
     assert [(c.account, c.command) for c in got] == [
         ("acc1", "reconnect"),
         ("acc1", "sync"),
