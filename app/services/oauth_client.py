@@ -84,11 +84,6 @@ class AppClient:
         async with self._client() as client:
             return await _call(client.refresh_token(self._token_url(), refresh_token=refresh_token, **extra))
 
-    async def client_credentials(self) -> dict[str, Any]:
-        """A token for a service client (no user, no refresh token)."""
-        async with self._client() as client:
-            return await _call(client.fetch_token(self._token_url(), grant_type="client_credentials"))
-
     async def identity(self, token: dict[str, Any]) -> dict[str, Any]:
         """The user's claims: ``userinfo`` where the provider has one, else the id_token."""
         if self.endpoints.userinfo_url:

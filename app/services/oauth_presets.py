@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PROVIDERS = ("gmail", "gmailService", "outlook", "outlookService", "mailRu", "generic")
-#: Providers whose accounts are authorized by a user's consent (the others are service clients).
+#: Providers whose accounts are authorized by a user's consent.
 CONSENT_PROVIDERS = ("gmail", "outlook", "mailRu", "generic")
+#: Service-account applications: stored and listed (EmailEngine accepts them), not yet usable.
+SERVICE_PROVIDERS = ("gmailService", "outlookService")
 
 #: Microsoft's sign-in host per national cloud.
 MICROSOFT_CLOUDS = {

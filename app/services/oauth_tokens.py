@@ -17,7 +17,7 @@ from typing import Any
 
 from app.models import Account
 from app.models.base import utcnow
-from app.services import leases, oauth_apps
+from app.services import leases, oauth_apps, oauth_presets
 from app.services.context import Context
 from app.services.credentials import reveal
 from app.services.errors import ServiceError
@@ -103,8 +103,13 @@ async def access_token(ctx: Context, account_id: str, *, rejected: str | None = 
         raise TokenUnavailable(exc.message, permanent=True) from None
     if _fresh(oauth, rejected):
         return _token(oauth, user, app.provider, cached=True)
-    service = app.provider in ("outlookService", "gmailService")
-    if not service and not oauth.get("refreshToken"):
+    if app.provider in oauth_presets.SERVICE_PROVIDERS:
+        raise TokenUnavailable(
+            f"{app.provider} applications (service accounts) are stored, but accounts cannot sign in "
+            "through them yet: use a gmail, outlook or generic application",
+            permanent=True,
+        )
+    if not oauth.get("refreshToken"):
         raise TokenUnavailable(
             "The access token was rejected or has expired, and the account has no refresh token",
             permanent=True,
@@ -150,12 +155,9 @@ async def _refresh_once(ctx: Context, account_id: str, stale: str | None) -> Tok
 
 async def _refresh(ctx: Context, account_id: str, oauth: dict[str, Any], user: str, app: Any) -> Token:
     client = await oauth_apps.client(ctx, app)
-    grant = "client_credentials" if app.provider.endswith("Service") else "refresh_token"
+    grant = "refresh_token"
     try:
-        if grant == "client_credentials":
-            answer = await client.client_credentials()
-        else:
-            answer = await client.refresh(str(oauth["refreshToken"]))
+        answer = await client.refresh(str(oauth["refreshToken"]))
     except OAuthFailure as exc:
         details = {
             "response": str(exc),

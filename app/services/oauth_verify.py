@@ -79,11 +79,16 @@ async def _provider(client: AppClient) -> VerifyStep:
     """Present the client's credentials with a refresh token nobody has: a provider that knows
     the client answers ``invalid_grant``, one that does not ``invalid_client``."""
     label = "Provider accepts the client"
+    if client.endpoints.provider in oauth_presets.SERVICE_PROVIDERS:
+        return VerifyStep(
+            id="provider",
+            label=label,
+            status="fail",
+            message="Service-account applications cannot sign accounts in yet",
+            hint="Use a gmail, outlook or generic application with user consent",
+        )
     try:
-        if client.endpoints.provider.endswith("Service"):
-            await client.client_credentials()
-        else:
-            await client.refresh("mailgate-verify-" + secrets.token_urlsafe(16))
+        await client.refresh("mailgate-verify-" + secrets.token_urlsafe(16))
     except OAuthFailure as exc:
         if exc.error == "invalid_grant":
             return VerifyStep(

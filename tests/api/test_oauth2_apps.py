@@ -122,3 +122,17 @@ async def test_consent_needs_somewhere_to_come_back_to(
     r = await client.post("/v1/account", json=body, headers=auth)
     assert r.status_code == 200 and "account" not in r.json()
     assert "redirect_uri=https%3A%2F%2Fmail.example.com%2Foauth" in r.json()["redirect"]
+
+
+async def test_service_account_apps_are_kept_but_say_they_cannot_sign_in(
+    client: httpx2.AsyncClient, auth: dict[str, str]
+) -> None:
+    body = {"name": "Svc", "provider": "outlookService", "clientId": "c", "clientSecret": "s", "tenant": "t1"}
+    app = (await client.post("/v1/oauth2", json=body, headers=auth)).json()["id"]
+    result = (await client.post(f"/v1/oauth2/{app}/verify", json={}, headers=auth)).json()
+    step = next(s for s in result["steps"] if s["id"] == "provider")
+    assert result["ok"] is False and step["status"] == "fail" and "Service-account" in step["message"]
+    account = {"account": "s", "name": "S", "oauth2": {"provider": app, "auth": {"user": "s@example.com"}}}
+    assert (await client.post("/v1/account", json=account, headers=auth)).status_code == 200
+    r = await client.get("/v1/account/s/oauth-token", headers=auth)
+    assert r.status_code == 400 and "service accounts" in r.json()["error"]
