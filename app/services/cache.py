@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar
 
@@ -94,3 +95,35 @@ class PageCache:
     def invalidate(self, mailbox_id: int | None) -> None:
         if mailbox_id is not None:
             self._pages.drop_where(mailbox_id)
+
+
+class SourceCache:
+    """Raw messages by account, folder, UIDVALIDITY and UID, least recently used dropped first.
+
+    IMAP never changes the content behind one UID of one UIDVALIDITY (RFC 3501 §2.3.1.1), so an
+    entry cannot go stale: reading a message, its text and its attachments, or a webhook reading
+    the message sync just indexed, costs one download instead of one each."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024, max_item: int = 4 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.max_item = max_item
+        self._data: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._size = 0
+        #: Accounts known to have (True) or lack (False) Gmail labels; a read needing labels is
+        #: served from here only where there are none to read.
+        self.labels: dict[str, bool] = {}
+
+    def get(self, key: Hashable) -> bytes | None:
+        raw = self._data.get(key)
+        if raw is not None:
+            self._data.move_to_end(key)
+        return raw
+
+    def put(self, key: Hashable, raw: bytes) -> None:
+        if len(raw) > self.max_item or key in self._data:
+            return
+        self._data[key] = raw
+        self._size += len(raw)
+        while self._size > self.max_bytes and self._data:
+            _, dropped = self._data.popitem(last=False)
+            self._size -= len(dropped)

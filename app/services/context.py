@@ -13,7 +13,7 @@ from app.crypto import Cipher, load_secret
 from app.db import Database
 from app.mail.pool import CommandPool
 from app.models import Account, Mailbox
-from app.services.cache import PageCache, TTLCache
+from app.services.cache import PageCache, SourceCache, TTLCache
 from app.services.principal import Principal
 
 
@@ -28,6 +28,7 @@ class Context:
     accounts: TTLCache[str, Account | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
     mailboxes: TTLCache[tuple[str, str], Mailbox | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
     pages: PageCache = field(default_factory=PageCache)
+    sources: SourceCache = field(default_factory=SourceCache)
     webhook_settings: TTLCache[str, Any] = field(default_factory=lambda: TTLCache(ttl=1.0))
     #: Set when a webhook attempt finished, so the dispatcher can send that lane's next event.
     webhook_wake: asyncio.Event = field(default_factory=asyncio.Event)

@@ -113,14 +113,23 @@ async def source_and_labels(
     ctx: Context, loc: Located, *, labels: bool = True
 ) -> tuple[bytes, list[str] | None]:
     """The raw source and, on servers that have them, the Gmail labels (None elsewhere)."""
+    key = (loc.account.id, loc.account.created, loc.box.path, loc.box.uid_validity, loc.row.uid)
+    cached = ctx.sources.get(key)
+    if cached is not None and not (labels and ctx.sources.labels.get(loc.account.id, True)):
+        return cached, None
     found: list[str] | None = None
     async with imap(ctx, loc.account) as conn:
         await select_box(conn, loc.box)
-        fetched = await conn.fetch(str(loc.row.uid), "UID BODY.PEEK[]")
-        if labels and "X-GM-EXT-1" in conn.capabilities:
+        fetched = await conn.fetch(str(loc.row.uid), "UID BODY.PEEK[]") if cached is None else None
+        has_labels = "X-GM-EXT-1" in conn.capabilities
+        ctx.sources.labels[loc.account.id] = has_labels
+        if labels and has_labels:
             found = (await conn.labels(str(loc.row.uid))).get(loc.row.uid, [])
-    for fm in fetched.messages:
+    if cached is not None:
+        return cached, found
+    for fm in fetched.messages if fetched is not None else []:
         if fm.uid == loc.row.uid and "" in fm.sections:
+            ctx.sources.put(key, fm.sections[""])
             return fm.sections[""], found
     await drop(ctx, loc.account, loc.box, [loc.row.uid])
     raise MessageNotFound(GONE)
