@@ -17,7 +17,7 @@ from app.services import settings as settings_service
 from app.services.context import Context
 from app.services.errors import InvalidRequest
 from app.services.principal import Principal
-from app.webhooks.payload import envelope
+from app.services.webhook_payload import envelope
 
 RECHECK = 1.0  # seconds: catches events written by other processes
 

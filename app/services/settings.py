@@ -17,11 +17,11 @@ from app.schemas.settings import (
     SettingsUpdateBase,
     SettingsUpdated,
 )
+from app.services import webhook_egress as egress
 from app.services.context import Context
 from app.services.credentials import MASK
 from app.services.errors import InvalidRequest
 from app.services.principal import Principal
-from app.webhooks import egress
 
 DISABLED_URLS = "disabledWebhooks"
 CURSOR = "webhooksCursor"  # the last event the dispatcher has turned into deliveries

@@ -14,9 +14,10 @@ from pydantic_core import to_json
 
 from app.models.base import utcnow
 from app.services import settings as settings_service
+from app.services import webhook_egress as egress
+from app.services import webhook_signing as signing
 from app.services.context import Context
 from app.services.errors import InvalidRequest
-from app.webhooks import egress, signing
 
 EVENT = "test"
 

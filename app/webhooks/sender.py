@@ -18,11 +18,12 @@ from app.models import Event, WebhookDelivery
 from app.models.base import utcnow
 from app.services import accounts
 from app.services import settings as settings_service
+from app.services import webhook_egress as egress
+from app.services import webhook_signing as signing
 from app.services.context import Context
 from app.services.errors import AccountNotFound
 from app.services.principal import OPERATOR
-from app.webhooks import egress, signing
-from app.webhooks.payload import render
+from app.services.webhook_payload import render
 
 log = logging.getLogger(__name__)
 CLAIM = timedelta(seconds=60)  # an attempt takes at most the timeout; a crashed worker's claim lapses
