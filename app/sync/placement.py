@@ -32,12 +32,18 @@ def _name(owner: str) -> str:
     return PREFIX + hashlib.sha256(owner.encode()).hexdigest()[:40]
 
 
+def heartbeat_ttl(ctx: Context) -> float:
+    """How long a heartbeat lasts: a third of an account lease (10 s by default), renewed every
+    second, so a process is missed only after many beats in a row failed."""
+    return ctx.settings.lease_seconds / 3
+
+
 @tasking.completes
 async def beat(ctx: Context, owner: str) -> None:
     """Announce (or renew) this process as a live sync process."""
     async with ctx.db.core() as s:
         lease = await s.get(Lease, _name(owner))
-        expires = utcnow() + timedelta(seconds=ctx.settings.lease_seconds)
+        expires = utcnow() + timedelta(seconds=heartbeat_ttl(ctx))
         if lease is None:
             s.add(Lease(name=_name(owner), owner=owner, expires=expires))
         else:

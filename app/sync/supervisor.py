@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 COMMAND_POLL = 1.0
 #: Least time between two looks, so a busy event stream does not turn into a busy loop.
 MIN_LOOK = 0.05
+#: How often the heartbeat is renewed (it lasts ``placement.heartbeat_ttl``): a process that
+#: misses several in a row counts as gone and its accounts are taken over.
+HEARTBEAT = 1.0
 
 
 class Supervisor:
@@ -42,6 +45,7 @@ class Supervisor:
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._target = 0
+        self._seen_workers: set[str] = set()
         self._claiming: asyncio.Future[set[str]] | None = None
 
     async def start(self) -> None:
@@ -68,8 +72,13 @@ class Supervisor:
         await control.send(self.ctx, control.EVERYONE, "rebalance")
         next_reconcile = loop.time() + renew_every
         self._ready.set()
+        next_beat = loop.time() + HEARTBEAT
         while True:
             armed = events.signal.arm()
+            if loop.time() >= next_beat:
+                next_beat = loop.time() + HEARTBEAT
+                if await self._beat():  # a process vanished: its accounts need a home now
+                    next_reconcile = 0.0
             if loop.time() >= next_reconcile:
                 next_reconcile = loop.time() + renew_every
                 try:
@@ -83,6 +92,18 @@ class Supervisor:
                 log.exception("reading account commands failed")
             await asyncio.sleep(MIN_LOOK)
             await events.signal.wait(min(COMMAND_POLL, max(0.0, next_reconcile - loop.time())), armed)
+
+    async def _beat(self) -> bool:
+        """Renew this process's heartbeat; True when a process seen before is gone."""
+        try:
+            await placement.beat(self.ctx, self.owner)
+            live = await placement.live_workers(self.ctx)
+        except Exception:
+            log.warning("heartbeat not renewed", exc_info=True)
+            return False
+        vanished = bool(self._seen_workers - live)
+        self._seen_workers = live
+        return vanished
 
     async def claim(self) -> set[str]:
         """Renew this process's leases and take unowned or orphaned accounts up to its share;
@@ -113,7 +134,10 @@ class Supervisor:
                 others = await s.execute(
                     select(col(Account.owner)).where(col(Account.owner).is_not(None)).distinct()
                 )
-                dead = [o for o in others.scalars() if o and o not in workers and leases.gone(o)]
+                # Owners without a live heartbeat: dead (kill -9, a lost host) or cut off from
+                # the database, so unable to sync anyway; their accounts move now, not when
+                # their leases lapse.
+                dead = [o for o in others.scalars() if o and o not in workers]
                 claimable = or_(
                     col(Account.owner).is_(None),
                     col(Account.lease_expires) < now,
