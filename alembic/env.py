@@ -6,6 +6,7 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -32,6 +33,10 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several processes starting at once on a fresh database: one migrates, the others
+            # wait here and then find nothing left to do (the lock ends with the transaction).
+            connection.execute(text("SELECT pg_advisory_xact_lock(7710427)"))
         context.run_migrations()
 
 
