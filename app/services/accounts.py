@@ -105,6 +105,7 @@ async def register(ctx: Context, principal: Principal, data: AccountCreate) -> R
                 row.email = _default_email(data, account_id)
             if not existing:
                 events.record(session, "accountAdded", account_id, {"account": account_id})
+            control.record(session, account_id, "changed" if existing else "reconnect")
             try:
                 await session.commit()
             except IntegrityError:  # a concurrent registration of the same id won the insert
@@ -112,7 +113,6 @@ async def register(ctx: Context, principal: Principal, data: AccountCreate) -> R
                     raise
                 continue
         ctx.accounts.drop(account_id)
-        await control.send(ctx, account_id, "changed" if existing else "reconnect")
         return RegisterResult(account=account_id, state="existing" if existing else "new")
     raise AssertionError("unreachable")
 
@@ -219,12 +219,12 @@ async def update_account(ctx: Context, principal: Principal, account_id: str, da
         logged_before = protocol_logs.enabled(row)
         changed = _apply(ctx, row, data, set(data.model_fields_set))
         relog = protocol_logs.enabled(row) != logged_before  # connections are tapped when opened
+        if changed or relog:
+            control.record(session, account_id, "changed")
         await session.commit()
     ctx.accounts.drop(account_id)
     if relog:
         await ctx.imap.drop(account_id)
-    if changed or relog:
-        await control.send(ctx, account_id, "changed")
     return account_id
 
 
@@ -238,11 +238,11 @@ async def delete_account(ctx: Context, principal: Principal, account_id: str) ->
         await session.exec(delete(Token).where(col(Token.account) == account_id))
         await session.delete(row)
         events.record(session, "accountDeleted", account_id, {"account": account_id})
+        control.record(session, account_id, "stop")
         await session.commit()
     ctx.accounts.drop(account_id)
     ctx.mailboxes.drop_where(account_id)
     ctx.principals.clear()  # the account's tokens are gone
-    await control.send(ctx, account_id, "stop")
     await ctx.imap.drop(account_id)
     return AccountDeleted(account=account_id, deleted=True)
 

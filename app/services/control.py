@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Literal
 
 from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app import events
@@ -27,6 +28,8 @@ EVERYONE = "*"
 #: How far back a reader looks: transactions can commit out of id order (PostgreSQL), so a
 #: reader keeps looking at recent rows rather than only after the highest id it has seen.
 WINDOW = timedelta(seconds=120)
+#: How many ids below the newest seen are read again (commits in flight at the same moment).
+LOOKBACK = 100
 KEEP = timedelta(hours=1)
 
 
@@ -43,6 +46,12 @@ async def send(ctx: Context, account: str, command: Command) -> None:
         await s.commit()
 
 
+def record(session: AsyncSession, account: str, command: Command) -> None:
+    """Add the command to the caller's transaction: it is sent if (and when) the change commits."""
+    session.add(AccountCommandRow(account=account, command=command, created=utcnow()))
+    events.touch(session)
+
+
 class Inbox:
     """The commands one reader has not handled yet."""
 
@@ -51,21 +60,28 @@ class Inbox:
         # Commands sent just before this reader started concern accounts it is about to load
         # afresh anyway; a small margin covers clocks that disagree slightly.
         self._since = utcnow() - timedelta(seconds=2)
-        self._seen: dict[int, object] = {}
+        self._seen: set[int] = set()
+        self._top = 0
 
     async def fetch(self) -> list[AccountCommand]:
-        now = utcnow()
-        start = max(self._since, now - WINDOW)
+        """Commands not handed out yet, oldest first. Only recent rows are read: those newer than
+        :data:`WINDOW` and not more than :data:`LOOKBACK` ids below the newest seen, which is
+        where a transaction that committed late can have put one."""
+        start = max(self._since, utcnow() - WINDOW)
         async with self.ctx.db.session() as s:
             rows = (
                 await s.exec(
                     select(AccountCommandRow)
-                    .where(col(AccountCommandRow.created) >= start)
+                    .where(
+                        col(AccountCommandRow.created) >= start,
+                        col(AccountCommandRow.id) > self._top - LOOKBACK,
+                    )
                     .order_by(col(AccountCommandRow.id))
                 )
             ).all()
-        fresh = [r for r in rows if r.id not in self._seen]
-        self._seen = {r.id: r.created for r in rows if r.id is not None}
+        fresh = [r for r in rows if r.id is not None and r.id not in self._seen]
+        self._seen = {r.id for r in rows if r.id is not None}
+        self._top = max([self._top, *self._seen])
         return [AccountCommand(r.account, r.command) for r in fresh]  # type: ignore[arg-type]
 
 

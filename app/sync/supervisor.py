@@ -45,6 +45,7 @@ class Supervisor:
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._target = 0
+        self._renewed = -1e9  # loop time of the last lease renewal
         self._seen_workers: set[str] = set()
         self._claiming: asyncio.Future[set[str]] | None = None
 
@@ -86,8 +87,9 @@ class Supervisor:
                 except Exception:  # the database may be briefly away; keep owning what we have
                     log.exception("lease renewal failed")
             try:
-                for command in await inbox.fetch():
-                    await self._handle(command)
+                # A burst (a thousand registrations) costs one look at the leases, not one each.
+                if any([await self._handle(command) for command in await inbox.fetch()]):
+                    await self.reconcile()
             except Exception:
                 log.exception("reading account commands failed")
             await asyncio.sleep(MIN_LOOK)
@@ -122,13 +124,17 @@ class Supervisor:
         now = utcnow()
         expires = now + timedelta(seconds=self.ctx.settings.lease_seconds)
         active = col(Account.state) != AccountState.unset.value
+        mine = (active, col(Account.owner) == self.owner)
+        clock = asyncio.get_running_loop().time()
         async with self.ctx.db.core() as s:
-            renewed = await s.execute(
-                update(Account)
-                .where(active, col(Account.owner) == self.owner)
-                .values(lease_expires=expires)
-                .returning(col(Account.id))
-            )
+            if clock - self._renewed >= self.ctx.settings.lease_seconds / 6:
+                # Renewing writes every lease: done on the timer, not for each burst of commands.
+                renewed = await s.execute(
+                    update(Account).where(*mine).values(lease_expires=expires).returning(col(Account.id))
+                )
+                self._renewed = clock
+            else:
+                renewed = await s.execute(select(col(Account.id)).where(*mine))
             owned = {str(i) for i in renewed.scalars()}
             if len(owned) < target:
                 others = await s.execute(
@@ -189,21 +195,22 @@ class Supervisor:
         self.workers[account] = worker
         worker.start()
 
-    async def _handle(self, command: AccountCommand) -> None:
+    async def _handle(self, command: AccountCommand) -> bool:
+        """Apply a command to the worker it concerns; True when the leases need a look (a new
+        account, one this process does not run, or a rebalance)."""
         if command.command == "rebalance":
-            await self.reconcile()
-            return
+            return True
         worker = self.workers.get(command.account)
         if command.command == "stop":
             if worker is not None:
                 await self.workers.pop(command.account).stop()
-            return
+            return False
         if worker is None or not worker.running:
             if worker is not None:
                 self.workers.pop(command.account)
-            await self.reconcile()
-            return
+            return True
         if command.command in ("reconnect", "changed"):
             worker.reconnect()
         elif command.command == "sync":
             worker.sync_now()
+        return False
