@@ -34,6 +34,7 @@ PICKUP = timedelta(seconds=60)  # a handed-over message not started by then is h
 MAX_IN_FLIGHT = 32
 BUSY_TICK = 0.05
 MIN_PASS_INTERVAL = 0.02
+HANDOVER_RETRY = timedelta(seconds=1)  # a message the broker could not take is offered again after this
 RECOVER_EVERY = 5.0  # seconds between looks for attempts a dead process left behind
 RETENTION = timedelta(days=7)  # finished entries stay visible in GET /v1/outbox/{id} this long
 INTERRUPTED = (
@@ -157,14 +158,35 @@ class OutboxDispatcher(leases.Singleton):
                 )
             ).scalar()
             await s.commit()
-        for queue_id in due:
-            await self.send(queue_id, token)
+        for n, queue_id in enumerate(due):
+            try:
+                await self.send(queue_id, token)
+            except Exception as exc:  # the broker is away: these go out on a later pass
+                log.warning("outbox: hand-over failed (%s); retrying in %.0f s", exc, HANDOVER_RETRY.seconds)
+                await self._hand_back(due[n:], token)
+                return self.tick
         if room < self.max_in_flight or due:
             # Sending now: look again soon, as a worker in another process cannot wake this one.
             return BUSY_TICK
         if upcoming is None:
             return self.tick
         return max(0.0, min(self.tick, (upcoming - utcnow()).total_seconds()))
+
+    async def _hand_back(self, ids: list[str], token: str) -> None:
+        """Claims of messages that never reached the broker end soon rather than after PICKUP, so
+        a short broker outage delays sending by about as long as it lasts."""
+        o = OutboxItem
+        async with self.ctx.db.writer() as s:
+            await s.execute(
+                update(o)
+                .where(
+                    col(o.id).in_(ids),
+                    col(o.claim) == token,
+                    col(o.state).in_([Progress.queued, Progress.smtp_completed]),  # not started
+                )
+                .values(claimed_until=utcnow() + HANDOVER_RETRY)
+            )
+            await s.commit()
 
     @tasking.completes
     async def purge(self) -> int:

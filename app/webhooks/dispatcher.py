@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 LEASE = "webhooks"
 BATCH = 500
 MIN_PASS_INTERVAL = 0.005
+HANDOVER_RETRY = timedelta(seconds=1)  # a delivery the broker could not take is offered again after this
 
 Send = Callable[[int, str], Awaitable[None]]
 
@@ -150,7 +152,27 @@ class Dispatcher(leases.Singleton):
                 and (r.claimed_until is None or r.claimed_until < now)
             ]
         claims = await sender.claim_many(self.ctx, due)  # lane runners may have taken some already
-        for delivery_id, token in claims.items():
-            await self.send(delivery_id, token)
+        for n, (delivery_id, token) in enumerate(claims.items()):
+            try:
+                await self.send(delivery_id, token)
+            except Exception as exc:  # the broker is away: these go out on a later pass
+                log.warning(
+                    "webhooks: hand-over failed (%s); retrying in %.0f s", exc, HANDOVER_RETRY.seconds
+                )
+                await self._hand_back(dict(list(claims.items())[n:]))
+                return self.tick
         later = [r.next_attempt for r in rows if r.next_attempt > now]
         return max(0.0, min((t - now).total_seconds() for t in later)) if later else self.tick
+
+    async def _hand_back(self, claims: dict[int, str]) -> None:
+        """Claims of deliveries that never reached the broker end soon rather than after the full
+        claim, so a short broker outage delays them by about as long as it lasts."""
+        d = WebhookDelivery
+        async with self.ctx.db.writer() as s:
+            for delivery_id, token in claims.items():
+                await s.execute(
+                    update(d)
+                    .where(col(d.id) == delivery_id, col(d.claim) == token, col(d.state) == "pending")
+                    .values(claimed_until=utcnow() + HANDOVER_RETRY)
+                )
+            await s.commit()

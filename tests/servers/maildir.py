@@ -49,3 +49,20 @@ def seed_maildir(
         os.utime(name, (stamp + i, stamp + i))
         count += 1
     return count
+
+
+def deliver_maildir(dovecot: Dovecot, user: str, mailbox: str, messages: Iterable[bytes]) -> list[Path]:
+    """Deliver as an MDA does while the server may be down: write in ``tmp/``, rename into ``new/``.
+    The files carry the current time, so this is new mail; Dovecot gives it UIDs when it next looks."""
+    uid, gid = _mail_ids()
+    target = folder_dir(dovecot.maildir(user), mailbox)
+    for d in ("cur", "new", "tmp"):
+        _mkdir_owned(target / d, uid, gid)
+    delivered = []
+    for i, data in enumerate(messages):
+        name = f"{time.time_ns()}.M{i}P{os.getpid()}.deliver,S={len(data)}"
+        staged = target / "tmp" / name
+        staged.write_bytes(data)
+        os.chown(staged, uid, gid)
+        delivered.append(staged.rename(target / "new" / name))
+    return delivered
