@@ -24,7 +24,7 @@ ALEMBIC_DIR = ROOT / "alembic"
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=10000", "synchronous=NORMAL"):
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000", "synchronous=NORMAL"):
         cur.execute(f"PRAGMA {pragma}")
     cur.close()
 
@@ -114,6 +114,17 @@ class Database:
             return
         async with self._turns.turn(express), self._core() as session:
             yield session
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Hold this process's write turn (on SQLite) around an ORM transaction of
+        :meth:`session`, so it queues with the :meth:`writer` sessions instead of racing them in
+        SQLite's busy handler. Never nest, and never open a :meth:`writer` inside."""
+        if not self._serialize_writes:
+            yield
+            return
+        async with self._turns.turn(False):
+            yield
 
     async def ping(self) -> bool:
         try:

@@ -94,7 +94,7 @@ async def register(ctx: Context, principal: Principal, data: AccountCreate) -> R
     account_id = data.account or secrets.token_hex(8)
     fields = set(data.model_fields_set) | set(CONNECTION_FIELDS)
     for attempt in range(2):
-        async with ctx.db.session() as session:
+        async with ctx.db.turn(), ctx.db.session() as session:
             row = await session.get(Account, account_id)
             existing = row is not None
             if row is None:

@@ -82,7 +82,7 @@ class Index:
     async def _apply_list_once(
         self, entries: Mapping[str, ListEntry], roles: Mapping[str, str | None], first: bool | None
     ) -> tuple[list[Mailbox], bool]:
-        async with self.db.core() as s:
+        async with self.db.writer() as s:
             existing = {
                 m.path: m
                 for m in (
@@ -117,7 +117,7 @@ class Index:
     @tasking.completes
     async def reset(self, box: Mailbox, uid_validity: int) -> Mailbox:
         """UIDVALIDITY changed: every indexed message of the folder is gone; start it afresh."""
-        async with self.db.core() as s:
+        async with self.db.writer() as s:
             await s.execute(delete(Message).where(col(Message.mailbox_id) == box.id))
             row = await s.get(Mailbox, box.id)
             assert row is not None
@@ -161,7 +161,7 @@ class Index:
         rows = [row_from_fetch(self.account, box.id, fm) for fm in fetched if fm.uid is not None]
         if not rows:
             return 0
-        async with self.db.core() as s:
+        async with self.db.writer() as s:
             stmt = _insert(self.dialect)(Message).on_conflict_do_nothing(index_elements=["mailbox_id", "uid"])
             result = await s.execute(stmt.returning(col(Message.uid)), rows)
             added = {int(u) for u in result.scalars()}
@@ -186,7 +186,7 @@ class Index:
         if not wanted:
             return 0
         changed = 0
-        async with self.db.core() as s:
+        async with self.db.writer() as s:
             for start in range(0, len(wanted), CHUNK):
                 uids = list(wanted)[start : start + CHUNK]
                 current = await s.execute(
@@ -220,7 +220,7 @@ class Index:
         assert box.id is not None and box.uid_validity is not None
         gone = sorted(set(uids))
         removed = 0
-        async with self.db.core() as s:
+        async with self.db.writer() as s:
             for start in range(0, len(gone), CHUNK):
                 chunk = gone[start : start + CHUNK]
                 result = await s.execute(
@@ -240,7 +240,7 @@ class Index:
     @tasking.completes
     async def save_state(self, box: Mailbox, **values: Any) -> Mailbox:
         """Store sync cursors and recount the folder from the index."""
-        async with self.db.core() as s:
+        async with self.db.writer() as s:
             row = await s.get(Mailbox, box.id)
             assert row is not None
             for key, value in values.items():
@@ -262,7 +262,7 @@ class Index:
         """All folders indexed once: the account-level accountInitialized event."""
         if not state_first_time:
             return
-        async with self.db.core() as s:
+        async with self.db.writer() as s:
             events.record(s, "accountInitialized", self.account, {"initialized": True})
             await s.commit()
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app import metrics, tasking
 from app.mail import specialuse
 from app.mail.imap import AuthenticationFailed, ConnectFailed, ImapConnection, ImapError
@@ -118,6 +120,9 @@ class AccountWorker:
                 else:
                     await self._set_state(S.connect_error, {"response": str(exc), "code": "EOAUTH2"})
                     delay = self.backoff.next()
+            except SQLAlchemyError as exc:  # the database is away or busy: try again later
+                log.warning("%s: database error, reconnecting later: %s", self.account, exc)
+                delay = self.backoff.next()
             except (ImapError, OSError) as exc:
                 log.info("%s: connection lost: %s", self.account, exc)
                 metrics.IMAP_RECONNECTS.inc()
@@ -137,7 +142,7 @@ class AccountWorker:
 
     @tasking.completes
     async def _set_state(self, state: AccountState, error: dict[str, Any] | None = None) -> None:
-        async with self.ctx.db.core() as s:
+        async with self.ctx.db.writer() as s:
             row = await s.get(Account, self.account)
             if row is None:
                 return
