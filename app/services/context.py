@@ -16,6 +16,8 @@ from app.models import Account, Mailbox
 from app.services.cache import PageCache, SourceCache, TTLCache
 from app.services.principal import Principal
 
+SYNC_SLOTS = 16
+
 
 @dataclass
 class Context:
@@ -34,6 +36,10 @@ class Context:
     webhook_wake: asyncio.Event = field(default_factory=asyncio.Event)
     #: Set when a message was queued or an attempt finished, so the outbox dispatcher looks now.
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Accounts of this process doing their first pass over their folders at the same time. A
+    #: thousand accounts starting at once would otherwise all wait on the database together and
+    #: time out on its connection pool; in turns each is done sooner.
+    sync_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SYNC_SLOTS))
     _http: aiohttp.ClientSession | None = None
 
     def http(self) -> aiohttp.ClientSession:

@@ -184,8 +184,9 @@ class AccountWorker:
         boxes = await self._list(watcher, account)
         notify_from = account.notify_from
         # INBOX first, so the folder people look at is ready first.
-        for box in sorted(boxes, key=lambda b: b.path != "INBOX"):
-            await sync_folder(watcher, self.index, box, notify_from)
+        async with self.ctx.sync_slots:
+            for box in sorted(boxes, key=lambda b: b.path != "INBOX"):
+                await sync_folder(watcher, self.index, box, notify_from)
         await self._set_state(S.connected)
         await self.index.mark_initialized(first_time)
         self.backoff.reset()
