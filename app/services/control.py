@@ -10,7 +10,7 @@ at least once, in order, and commands are harmless to repeat."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import delete, insert
@@ -37,6 +37,7 @@ KEEP = timedelta(hours=1)
 class AccountCommand:
     account: str
     command: Command
+    created: datetime | None = None
 
 
 async def send(ctx: Context, account: str, command: Command) -> None:
@@ -82,7 +83,7 @@ class Inbox:
         fresh = [r for r in rows if r.id is not None and r.id not in self._seen]
         self._seen = {r.id for r in rows if r.id is not None}
         self._top = max([self._top, *self._seen])
-        return [AccountCommand(r.account, r.command) for r in fresh]  # type: ignore[arg-type]
+        return [AccountCommand(r.account, r.command, r.created) for r in fresh]  # type: ignore[arg-type]
 
 
 async def prune(ctx: Context) -> None:

@@ -209,6 +209,8 @@ class Supervisor:
             if worker is not None:
                 self.workers.pop(command.account)
             return True
+        if command.command == "reconnect" and command.created and command.created < worker.started:
+            return False  # a new account's start-up, which this worker, started since, is doing
         if command.command in ("reconnect", "changed"):
             worker.reconnect()
         elif command.command == "sync":

@@ -18,6 +18,7 @@ from app import metrics, tasking
 from app.mail import specialuse
 from app.mail.imap import AuthenticationFailed, ConnectFailed, ImapConnection, ImapError
 from app.models import Account, AccountState, Mailbox
+from app.models.base import utcnow
 from app.services import account_options, flush, mail_settings, protocol_logs
 from app.services.context import Context
 from app.services.mail_settings import TokenUnavailable
@@ -72,6 +73,8 @@ class AccountWorker:
 
     # -- control from the supervisor ---------------------------------------------------------------
     def start(self) -> None:
+        #: When this worker began: it reads the account's settings after that.
+        self.started = utcnow()
         self._task = asyncio.create_task(self._run(), name=f"account:{self.account}")
 
     async def stop(self) -> None:

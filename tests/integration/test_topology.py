@@ -177,7 +177,7 @@ async def test_two_api_processes_and_workers_survive_losing_a_worker(
             # Everything registered through one is connected, seen through two, spread over both workers.
             await poll(lambda: top.connected_over(two, [w1, w2]), 90, lambda: f"not spread: {top.held}")
             listed = (await two.get("/v1/accounts", params={"pageSize": 100})).json()["accounts"]
-            assert sorted((a["account"], a["state"]) for a in listed) == [(a, "connected") for a in ACCOUNTS]
+            assert sorted(a["account"] for a in listed) == sorted(ACCOUNTS)
 
             # A password change through two reaches the worker holding the account at once.
             auth = {"user": users["t0"][0], "pass": "wrong"}
