@@ -16,17 +16,11 @@ from app.schemas.accounts import AccountCreate
 from app.services import accounts, control
 from app.services.context import Context
 from app.services.principal import OPERATOR
-from app.sync import placement
 from app.sync.supervisor import Supervisor
 from tests.integration.conftest import Live, wait_until
 from tests.servers.fixtures import ImapUser
 
 N = 24
-
-
-def test_share_keeps_every_process_within_one_account() -> None:
-    assert [placement.share(1000, w) for w in (1, 2, 3, 7)] == [1000, 500, 334, 143]
-    assert placement.share(0, 3) == 0 and placement.share(5, 0) == 5
 
 
 @pytest.fixture
