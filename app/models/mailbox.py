@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models.base import json_column
+from app.models.base import json_column, no_flags
 
 
 def big(nullable: bool = True) -> Column[int]:
@@ -22,7 +22,7 @@ class Mailbox(SQLModel, table=True):
     path: str = Field(max_length=1024)
     delimiter: str | None = Field(default=None, max_length=8)
     special_use: str | None = Field(default=None, max_length=16)
-    flags: list[str] = Field(default_factory=list, sa_column=json_column(nullable=False))
+    flags: list[str] = Field(default_factory=no_flags, sa_column=json_column(nullable=False))
     subscribed: bool = True
     uid_validity: int | None = Field(default=None, sa_column=big())
     uid_next: int | None = Field(default=None, sa_column=big())

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models.base import json_column
+from app.models.base import json_column, no_flags
 
 
 class Message(SQLModel, table=True):
@@ -22,7 +22,7 @@ class Message(SQLModel, table=True):
     mailbox_id: int = Field(foreign_key="mailbox.id", ondelete="CASCADE")
     uid: int = Field(sa_column=Column(BigInteger, nullable=False))
     modseq: int | None = Field(default=None, sa_column=Column(BigInteger))
-    flags: list[str] = Field(default_factory=list, sa_column=json_column(nullable=False))
+    flags: list[str] = Field(default_factory=no_flags, sa_column=json_column(nullable=False))
     seen: bool = False
     flagged: bool = False
     internal_date: datetime | None = None
