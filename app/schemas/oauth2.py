@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from app.schemas.accounts import HttpUrl
 from app.schemas.common import Output, QueryInput, StrictInput
+from app.schemas.documented import TokenRequestDoc
 
 Provider = Literal["gmail", "gmailService", "outlook", "outlookService", "mailRu", "generic"]
 Line = Annotated[str, Field(max_length=1024, pattern=r"^[^\r\n\x00]*$")]
@@ -94,43 +95,11 @@ class OAuthAppUpdate(_AppFields):
     redirectUrl: HttpUrl | Literal[False] | None = None
 
 
-class TokenRequestFlag(Output):
-    message: str | None = None
-    code: str | None = None
-    url: str | None = None
-
-
-class TokenRequestUserFlag(Output):
-    message: str | None = None
-
-
-class TokenRequest(Output):
-    """The token request that failed; secrets are never included."""
-
-    url: str | None = None
-    method: str | None = None
-    grant: str | None = None
-    provider: str | None = None
-    status: int | None = None
-    clientId: str | None = None
-    clientSecret: str | None = None
-    authority: str | None = None
-    serviceClient: str | None = None
-    signer: str | None = None
-    googleProjectId: str | None = None
-    serviceClientEmail: str | None = None
-    code: str | None = None
-    flag: TokenRequestFlag | None = None
-    userFlag: TokenRequestUserFlag | None = None
-    scopes: list[str] | None = None
-    response: dict[str, Any] | None = None
-
-
 class OAuthAppError(Output):
     response: Any = None
     description: str | None = None
     serverResponseCode: str | None = None
-    tokenRequest: TokenRequest | None = None
+    tokenRequest: TokenRequestDoc | None = Field(default=None, description="The token request that failed")
 
 
 class PubSubError(Output):

@@ -2927,6 +2927,26 @@ export interface components {
              */
             set: string[] | null;
         };
+        /** FlagDoc */
+        FlagDoc: {
+            /**
+             * Message
+             * @default null
+             */
+            message: string | null;
+            /**
+             * Code
+             * @default null
+             */
+            code: string | null;
+            /**
+             * Url
+             * @default null
+             */
+            url: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** FlagsUpdated */
         FlagsUpdated: {
             /**
@@ -4215,8 +4235,11 @@ export interface components {
              * @default null
              */
             serverResponseCode: string | null;
-            /** @default null */
-            tokenRequest: components["schemas"]["TokenRequest"] | null;
+            /**
+             * @description The token request that failed
+             * @default null
+             */
+            tokenRequest: components["schemas"]["TokenRequestDoc"] | null;
         };
         /** OAuthAppInfo */
         OAuthAppInfo: {
@@ -7814,11 +7837,8 @@ export interface components {
              */
             pageSize: number;
         };
-        /**
-         * TokenRequest
-         * @description The token request that failed; secrets are never included.
-         */
-        TokenRequest: {
+        /** TokenRequestDoc */
+        TokenRequestDoc: {
             /**
              * Url
              * @default null
@@ -7885,9 +7905,9 @@ export interface components {
              */
             code: string | null;
             /** @default null */
-            flag: components["schemas"]["TokenRequestFlag"] | null;
+            flag: components["schemas"]["FlagDoc"] | null;
             /** @default null */
-            userFlag: components["schemas"]["TokenRequestUserFlag"] | null;
+            userFlag: components["schemas"]["FlagDoc"] | null;
             /**
              * Scopes
              * @default null
@@ -7900,32 +7920,8 @@ export interface components {
             response: {
                 [key: string]: unknown;
             } | null;
-        };
-        /** TokenRequestFlag */
-        TokenRequestFlag: {
-            /**
-             * Message
-             * @default null
-             */
-            message: string | null;
-            /**
-             * Code
-             * @default null
-             */
-            code: string | null;
-            /**
-             * Url
-             * @default null
-             */
-            url: string | null;
-        };
-        /** TokenRequestUserFlag */
-        TokenRequestUserFlag: {
-            /**
-             * Message
-             * @default null
-             */
-            message: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /** UploadAttachment */
         UploadAttachment: {
