@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -41,14 +41,14 @@ class AccountCommand:
 
 
 async def send(ctx: Context, account: str, command: Command) -> None:
-    async with ctx.db.core() as s:
-        await s.execute(insert(AccountCommandRow).values(account=account, command=command, created=utcnow()))
-        events.touch(s)  # wakes readers in this process and, over Redis, in the others
+    async with ctx.db.session() as s:
+        record(s, account, command)
         await s.commit()
 
 
 def record(session: AsyncSession, account: str, command: Command) -> None:
-    """Add the command to the caller's transaction: it is sent if (and when) the change commits."""
+    """Add the command to the caller's transaction: it is sent if (and when) the change commits,
+    which wakes readers in this process and, over Redis, in the others."""
     session.add(AccountCommandRow(account=account, command=command, created=utcnow()))
     events.touch(session)
 
