@@ -9,14 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from app import events
+from app.index.store import Index
 from app.mail.imap import ImapConnection
 from app.mail.imapparse import ListEntry
 from app.models import Account, Mailbox
 from app.services import control
 from app.services.context import Context
+from app.services.folder_sync import sync_folder
 from app.services.mailaccess import MailboxNotFound, find_mailbox, imap
-from app.sync.folder import sync_folder
-from app.sync.index import Index
 
 
 async def resolve(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import col
 
+from app.index.store import Index
 from app.mail import ids, imapparse, mime
 from app.mail.imap import ImapConnection, quote_text
 from app.mail.types import FetchedMessage
@@ -18,10 +19,9 @@ from app.schemas.messages import FlagChanges, SearchCriteria
 from app.services import search
 from app.services.context import Context
 from app.services.errors import InvalidRequest, NotFound
+from app.services.folder_sync import summary_items
 from app.services.mailaccess import MessageNotFound, find_mailbox, imap, usable_account
 from app.services.principal import Principal
-from app.sync.folder import summary_items
-from app.sync.index import Index
 
 MAX_SEARCH_RESULTS = 100_000
 RESET = "The folder was reset on the server; list it again"

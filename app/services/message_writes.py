@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.index.store import Index
 from app.mail import ids, imapparse, mime
 from app.models import Account, Mailbox
 from app.schemas.messages import (
@@ -26,7 +27,6 @@ from app.services import message_store as store
 from app.services.context import Context
 from app.services.mailaccess import MessageNotFound, imap, usable_account
 from app.services.principal import Principal
-from app.sync.index import Index
 
 
 def _wanted(changes: FlagChanges | None, labels: LabelChanges | None) -> tuple[FlagChanges, bool, bool]:

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic_core import to_json
 from sqlalchemy import func, select
 
+from app.index.entries import list_entry
 from app.mail import content, ids, mime
 from app.models import Mailbox, Message
 from app.schemas.common import page_count
@@ -41,7 +42,6 @@ from app.services.message_writes import (
     update_message,
 )
 from app.services.principal import Principal
-from app.sync.entries import list_entry
 
 __all__ = [
     "AttachmentNotFound", "Page", "append", "bulk_delete", "bulk_move", "bulk_update", "delete_message",

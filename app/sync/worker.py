@@ -15,16 +15,16 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics, tasking
+from app.index.store import Index
 from app.mail import specialuse
 from app.mail.imap import AuthenticationFailed, ConnectFailed, ImapConnection, ImapError
 from app.models import Account, AccountState, Mailbox
 from app.models.base import utcnow
 from app.services import account_options, flush, mail_settings, protocol_logs
 from app.services.context import Context
+from app.services.folder_sync import sync_folder
 from app.services.mail_settings import TokenUnavailable
 from app.services.states import IllegalTransition, transition
-from app.sync.folder import sync_folder
-from app.sync.index import Index
 
 log = logging.getLogger(__name__)
 S = AccountState

@@ -14,12 +14,12 @@ from sqlmodel import col
 
 from app import events, tasking
 from app.db import Database
+from app.index.entries import flag_columns, list_entry, row_from_fetch, without_session_flags
 from app.mail import specialuse
 from app.mail.imapparse import ListEntry
 from app.mail.types import FetchedMessage
 from app.models import Mailbox, Message
 from app.models.base import utcnow
-from app.sync.entries import flag_columns, list_entry, row_from_fetch, without_session_flags
 
 CHUNK = 500
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from app.index.store import Index
 from app.mail import imapparse
 from app.mail.imap import SUMMARY_ITEMS, ImapConnection
 from app.models import Mailbox
-from app.sync.index import Index
 
 log = logging.getLogger(__name__)
 
