@@ -1,9 +1,10 @@
-"""Plain data passed between the IMAP adapter, the MIME code and the sync engine."""
+"""Plain data passed between the IMAP adapter, the IMAP response parser, the MIME code and the sync engine."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(slots=True)
@@ -62,3 +63,62 @@ class FetchedMessage:
     thread_id: str | None = None
     preview: str | None = None  # RFC 8970 PREVIEW
     sections: dict[str, bytes] = field(default_factory=dict)  # e.g. {"HEADER.FIELDS (REFERENCES)": b"..."}
+
+
+class SectionKey(NamedTuple):
+    """A ``BODY[...]``/``BODY.PEEK[...]``/``BINARY[...]`` FETCH key, with the optional ``<origin>``."""
+
+    kind: str  # upper case: "BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE", ...
+    section: str  # text between the brackets, as sent: "", "1.2", "HEADER.FIELDS (REFERENCES)"
+    origin: int | None = None
+
+
+@dataclass(slots=True)
+class ListEntry:
+    """One LIST/LSUB/XLIST response."""
+
+    path: str  # decoded from modified UTF-7
+    name: str  # the mailbox name as sent (still UTF-7 encoded)
+    delimiter: str | None
+    flags: list[str] = field(default_factory=list)
+    special_use: str | None = None  # one of SPECIAL_USE, or "\\Inbox" for INBOX
+    subscribed: bool = False  # not parsed here: set by the caller from LSUB
+
+
+@dataclass(slots=True)
+class SelectInfo:
+    """What SELECT/EXAMINE reported."""
+
+    exists: int = 0
+    uid_validity: int | None = None
+    uid_next: int | None = None
+    highest_modseq: int | None = None  # None when the server said NOMODSEQ or nothing
+    flags: list[str] = field(default_factory=list)
+    permanent_flags: list[str] = field(default_factory=list)
+    read_only: bool = False
+    vanished: list[int] = field(default_factory=list)  # QRESYNC: VANISHED (EARLIER)
+    fetched: list[FetchedMessage] = field(default_factory=list)  # QRESYNC: changed messages
+    recent: int | None = None
+    unseen: int | None = None  # sequence number of the first unseen message ([UNSEEN n])
+    mailbox_id: str | None = None  # RFC 8474 [MAILBOXID (id)]
+
+
+class CopyUid(NamedTuple):
+    """RFC 4315 ``[COPYUID validity source dest]`` with both sets expanded (pairs by position)."""
+
+    uid_validity: int
+    source: list[int]
+    destination: list[int]
+
+
+@dataclass(slots=True)
+class ESearchResult:
+    """RFC 4731 ``ESEARCH (TAG "A1") UID ALL 1:3,5 MIN 1 ...``."""
+
+    tag: str | None = None
+    uid: bool = False
+    all: list[int] = field(default_factory=list)
+    min: int | None = None
+    max: int | None = None
+    count: int | None = None
+    modseq: int | None = None

@@ -8,6 +8,7 @@ from email.policy import SMTP
 
 import pytest
 
+from app.mail import imapparse
 from app.mail.mime import (
     AttachmentInfo,
     decode_flowed,
@@ -17,7 +18,6 @@ from app.mail.mime import (
     html_to_text,
     parse,
     part_bytes,
-    preview,
     summarize,
 )
 from app.mail.types import Address, BodyPart
@@ -107,6 +107,43 @@ def test_rfc2231_and_rfc2047_filenames() -> None:
     built.set_content("x")
     built.add_attachment(b"data", "application", "octet-stream", filename="日本語 ファイル.txt")
     assert [a.filename for a in parse(built.as_bytes()).attachments] == ["日本語 ファイル.txt"]
+
+
+@pytest.mark.parametrize(
+    ("header", "structure", "expected"),
+    [
+        (
+            "filename*0*=utf-8''%E2%82%AC; filename*1=\" x.pdf\"",
+            '"FILENAME*0*" "utf-8\'\'%E2%82%AC" "FILENAME*1" " x.pdf"',
+            "€ x.pdf",
+        ),
+        (
+            'filename="=?utf-8?q?r=C3=A9sum=C3=A9.pdf?="',
+            '"filename" "=?utf-8?q?r=C3=A9sum=C3=A9.pdf?="',
+            "résumé.pdf",
+        ),
+        # joined sections left encoded under the plain name (some servers and mailers do this)
+        ("filename=\"utf-8''%E2%82%AC.txt\"", '"filename" "utf-8\'\'%E2%82%AC.txt"', "€.txt"),
+        ("filename*=x-bogus''caf%E9.txt", '"filename*" "x-bogus\'\'caf%E9.txt"', "café.txt"),
+        ('filename="  "; name=b.txt', '"filename" "  " "name" "b.txt"', None),  # blank is no name
+    ],
+)
+def test_header_and_bodystructure_read_file_names_alike(
+    header: str, structure: str, expected: str | None
+) -> None:
+    raw = (
+        "Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+        f"--XX\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; {header}\r\n\r\n"
+        "A\r\n--XX--\r\n"
+    ).encode()
+    (from_source,) = parse(raw).attachments
+    line = (
+        '1 FETCH (BODYSTRUCTURE (("text" "plain" NIL NIL NIL "7bit" 4 1 NIL NIL NIL NIL)'
+        f'("application" "octet-stream" NIL NIL NIL "7bit" 1 NIL ("attachment" ({structure})) NIL NIL) "mixed"))'
+    ).encode()
+    (fetched,) = imapparse.parse_fetch([line, b"Fetch completed."])
+    assert fetched.body is not None
+    assert from_source.filename == imapparse.filename_of(fetched.body.parts[1]) == expected
 
 
 def test_attached_message_is_one_attachment_numbered_n_1() -> None:
@@ -478,7 +515,6 @@ def test_fuzzed_messages_never_raise() -> None:
             part_bytes(data, info.part)
         if parsed.html:
             html_to_text(parsed.html)
-        preview(parsed.text or "")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -559,11 +595,3 @@ def test_html_to_text() -> None:
     )
     assert html_to_text("") == ""
     assert html_to_text("<p>unclosed <b>tags <div>and &bogus; &lt;") == "unclosed tags\nand &bogus; <"
-
-
-def test_preview() -> None:
-    assert preview("  Hello\n\n  world \u200c\u034f\u200b ") == "Hello world"
-    long = "word " * 100
-    snippet = preview(long, 52)
-    assert len(snippet) <= 52 and snippet.endswith("word") and "  " not in snippet
-    assert preview("x" * 300, 10) == "x" * 10
