@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from app.mail import smtp
 from app.mail.smtp import SmtpFailure, SmtpResult
 from app.models import Account, Message, OutboxItem, Progress
 from app.models.base import utcnow
+from app.runtime import backoff as retry
 from app.schemas.common import iso
 from app.schemas.messages import FlagChanges
 from app.services import accounts, gateways, leases, mail_settings, messages, protocol_logs
@@ -73,11 +73,6 @@ class Job:
 def attempt_span(ctx: Context) -> timedelta:
     """How long an attempt may hold its message; SMTP is cut off well before that."""
     return timedelta(seconds=ctx.settings.smtp_timeout * 3 + 60)
-
-
-def backoff(ctx: Context, attempts_made: int) -> float:
-    base: float = ctx.settings.send_retry_base * 2.0 ** (attempts_made - 1)
-    return min(base, ctx.settings.send_retry_cap) * random.uniform(0.9, 1.1)
 
 
 async def run(ctx: Context, queue_id: str, claim: str) -> str:
@@ -255,7 +250,7 @@ async def record_failure(
     now = utcnow()
     made = item.attempts_made + 1
     give_up = exc.permanent or made >= item.attempts
-    delay = None if give_up else backoff(ctx, made)
+    delay = None if give_up else retry.sends(ctx.settings).delay(made)
     next_attempt = now + timedelta(seconds=delay) if delay is not None else None
     error = {"error": exc.message, "errorCode": exc.code, "smtpResponseCode": exc.response_code}
     conditions = [C.id == item.id, C.state == item.state]

@@ -7,14 +7,13 @@ survive restarts and fire on time on either broker (taskiq does not honour delay
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -22,6 +21,7 @@ from app import tasking
 from app.mail.smtp import SmtpFailure
 from app.models import OutboxItem, Progress
 from app.models.base import utcnow
+from app.runtime.claims import Claimable
 from app.sending import delivery
 from app.services import leases
 from app.services.context import Context
@@ -42,6 +42,8 @@ INTERRUPTED = (
     "the message may have been delivered by it"
 )
 
+MESSAGES = Claimable(OutboxItem, col(OutboxItem.id), col(OutboxItem.claim), col(OutboxItem.claimed_until))
+
 Send = Callable[[str, str], Awaitable[None]]
 
 
@@ -56,33 +58,22 @@ class OutboxDispatcher(leases.Singleton):
         tick: float = 1.0,
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
-        super().__init__(ctx, owner, tick)
+        # Many completions wake it in a burst; passes at least MIN_PASS_INTERVAL apart serve them all.
+        super().__init__(ctx, owner, tick, settle=MIN_PASS_INTERVAL, wakes=[ctx.outbox_wake])
         self.send = send
         self.max_in_flight = max_in_flight
         self._last_purge = self._last_recover = float("-inf")
-        self._leading = False
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            delay = self.tick
-            try:
-                leading, self._leading = self._leading, await self._lead()
-                if self._leading:
-                    if not leading or loop.time() - self._last_recover > RECOVER_EVERY:
-                        self._last_recover = loop.time()
-                        await self.recover(takeover=not leading)
-                    delay = min(delay, await self.schedule())
-                    if loop.time() - self._last_purge > 600:
-                        self._last_purge = loop.time()
-                        await self.purge()
-            except Exception:  # keep going after a transient database error
-                log.exception("outbox dispatcher pass failed")
-            self.ctx.outbox_wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.ctx.outbox_wake.wait(), delay)
-            # Many completions wake it in a burst; one pass a little later serves them all.
-            await asyncio.sleep(MIN_PASS_INTERVAL)
+    async def lead_pass(self, takeover: bool) -> float:
+        clock = asyncio.get_running_loop().time
+        if takeover or clock() - self._last_recover > RECOVER_EVERY:
+            self._last_recover = clock()
+            await self.recover(takeover=takeover)
+        delay = await self.schedule()
+        if clock() - self._last_purge > 600:
+            self._last_purge = clock()
+            await self.purge()
+        return delay
 
     @tasking.completes
     async def recover(self, takeover: bool = False) -> int:
@@ -122,11 +113,7 @@ class OutboxDispatcher(leases.Singleton):
                 ).all()
                 for queue_id, claim, sender in claimed:
                     if _gone(sender):
-                        await s.execute(
-                            update(o)
-                            .where(col(o.id) == queue_id, col(o.claim) == claim, col(o.sender) == sender)
-                            .values(claim=None, claimed_until=None)
-                        )
+                        await MESSAGES.release(s, claim, col(o.id) == queue_id, col(o.sender) == sender)
             await s.commit()
         return len(dead[:100])
 
@@ -177,15 +164,8 @@ class OutboxDispatcher(leases.Singleton):
         a short broker outage delays sending by about as long as it lasts."""
         o = OutboxItem
         async with self.ctx.db.writer() as s:
-            await s.execute(
-                update(o)
-                .where(
-                    col(o.id).in_(ids),
-                    col(o.claim) == token,
-                    col(o.state).in_([Progress.queued, Progress.smtp_completed]),  # not started
-                )
-                .values(claimed_until=utcnow() + HANDOVER_RETRY)
-            )
+            not_started = col(o.state).in_([Progress.queued, Progress.smtp_completed])
+            await MESSAGES.renew(s, token, HANDOVER_RETRY, col(o.id).in_(ids), not_started)
             await s.commit()
 
     @tasking.completes
@@ -209,20 +189,17 @@ def _gone(sender: str | None) -> bool:
 async def _claim(s: AsyncSession, now: datetime, token: str, limit: int) -> list[str]:
     """Claim up to ``limit`` due messages (oldest due first) in the caller's transaction."""
     o = OutboxItem
-    free = or_(col(o.claimed_until).is_(None), col(o.claimed_until) < now)
     ready = or_(
         (col(o.state) == Progress.queued) & (col(o.next_attempt) <= now),
         col(o.state) == Progress.smtp_completed,  # sent, follow-up interrupted
     )
-    candidates = select(col(o.id)).where(ready, free).order_by(col(o.next_attempt)).limit(limit)
-    ids = list((await s.execute(candidates)).scalars())
-    if not ids:
-        return []
-    await s.execute(
-        update(o)
-        .where(col(o.id).in_(ids), ready, free)
-        .values(claim=token, claimed_until=now + PICKUP, sender=leases.process_id())
-    )
-    return list(
-        (await s.execute(select(col(o.id)).where(col(o.id).in_(ids), col(o.claim) == token))).scalars()
+    return await MESSAGES.claim(
+        s,
+        token,
+        PICKUP,
+        ready,
+        limit=limit,
+        order_by=[col(o.next_attempt)],
+        values={col(o.sender): leases.process_id()},
+        now=now,
     )

@@ -13,15 +13,15 @@ import logging
 import os
 import secrets
 import socket
-from datetime import timedelta
+from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import or_, update
 from sqlmodel import col
 
 from app import tasking
 from app.models import Lease
-from app.models.base import utcnow
+from app.runtime.claims import Claimable
+from app.runtime.loop import Loop, Signal
 from app.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -68,11 +68,12 @@ def gone(holder: str) -> bool:
     return start != "-" and now_started is not None and now_started != start  # the pid was reused
 
 
+LEASES = Claimable(Lease, col(Lease.name), col(Lease.owner), col(Lease.expires))
+
+
 @tasking.completes
 async def hold(ctx: Context, name: str, owner: str) -> bool:
     """Take or renew the lease; False while another live owner holds it."""
-    now = utcnow()
-    expires = now + timedelta(seconds=ctx.settings.lease_seconds)
     async with ctx.db.core() as s:
         lease = await s.get(Lease, name)
         if lease is None:
@@ -80,52 +81,68 @@ async def hold(ctx: Context, name: str, owner: str) -> bool:
             with contextlib.suppress(Exception):  # another process created it first
                 await s.commit()
         holder = lease.owner if lease is not None else None
-    free = [col(Lease.owner).is_(None), col(Lease.owner) == owner, col(Lease.expires) < now]
     dead = holder is not None and holder != owner and gone(holder)
-    if dead:
-        free.append(col(Lease.owner) == holder)
     async with ctx.db.core() as s:
-        result = await s.execute(
-            update(Lease).where(col(Lease.name) == name, or_(*free)).values(owner=owner, expires=expires)
+        taken = await LEASES.claim(
+            s,
+            owner,
+            ctx.settings.lease_seconds,
+            col(Lease.name) == name,
+            renewing=True,
+            orphans=[holder] if dead and holder is not None else [],
         )
         await s.commit()
-        taken = bool(result.rowcount)  # type: ignore[attr-defined]
     if taken and dead:
         log.warning("lease %s taken over from %s, which is no longer running", name, holder)
-    return taken
+    return bool(taken)
 
 
 @tasking.completes
 async def release(ctx: Context, name: str, owner: str) -> None:
     """Give the lease up at once, so another process need not wait for it to expire."""
     async with ctx.db.core() as s:
-        await s.execute(
-            update(Lease)
-            .where(col(Lease.name) == name, col(Lease.owner) == owner)
-            .values(owner=None, expires=None)
-        )
+        await LEASES.release(s, owner, col(Lease.name) == name)
         await s.commit()
 
 
-class Singleton:
+class Singleton(Loop):
     """A background loop that runs in one process of the installation at a time, elected by
-    the lease ``name``."""
+    the lease ``name``: every pass first makes sure this process still leads, and only the
+    leader does the work (:meth:`lead_pass`)."""
 
     name = ""
 
-    def __init__(self, ctx: Context, owner: str | None = None, tick: float = 1.0) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        owner: str | None = None,
+        tick: float = 1.0,
+        *,
+        settle: float = 0.0,
+        wakes: Iterable[asyncio.Event] = (),
+        signals: Iterable[Signal] = (),
+    ) -> None:
+        super().__init__(f"{self.name}-dispatcher", idle=tick, settle=settle, wakes=wakes, signals=signals)
         self.ctx = ctx
         self.owner = owner or f"{process_id()}:{secrets.token_hex(3)}"
         self.tick = tick
-        self._task: asyncio.Task[None] | None = None
+        self.leading = False
         self._held_until = 0.0  # loop time until which the lease needs no renewing
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"{self.name}-dispatcher")
-
-    async def stop(self) -> None:
-        await tasking.stop(self._task)
+    async def teardown(self) -> None:
         await release(self.ctx, self.name, self.owner)
+
+    async def run_pass(self) -> float | None:
+        was_leading = self.leading
+        self.leading = await self._lead()
+        if not self.leading:
+            return None
+        return await self.lead_pass(takeover=not was_leading)
+
+    async def lead_pass(self, takeover: bool) -> float | None:
+        """The work of one pass while leading; ``takeover``: this process has just become the
+        leader. Returns seconds until it wants to run again (None: the tick)."""
+        raise NotImplementedError
 
     async def _lead(self) -> bool:
         """Whether this process leads now. The lease is renewed once a third of it has passed,
@@ -138,6 +155,3 @@ class Singleton:
             return True
         self._held_until = 0.0
         return False
-
-    async def _run(self) -> None:
-        raise NotImplementedError

@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlmodel import col
 
 from app import events, tasking
 from app.models import Account, AccountState
 from app.models.base import utcnow
+from app.runtime.claims import Claimable
+from app.runtime.loop import Loop
 from app.services import control, leases
 from app.services.context import Context
 from app.services.control import AccountCommand
@@ -36,26 +37,39 @@ MIN_LOOK = 0.05
 HEARTBEAT = 1.0
 
 
-class Supervisor:
+ACCOUNTS = Claimable(Account, col(Account.id), col(Account.owner), col(Account.lease_expires))
+
+
+class Supervisor(Loop):
+    """Holds this process's share of the accounts, with one worker each, and applies commands."""
+
     def __init__(self, ctx: Context, owner: str | None = None) -> None:
+        # A burst of commands (a thousand registrations) costs one look at the leases, not one
+        # each: passes are at least MIN_LOOK apart.
+        super().__init__("supervisor", idle=COMMAND_POLL, settle=MIN_LOOK, signals=[events.signal])
         self.ctx = ctx
         # Named after the process (see leases.process_id), so others can tell when it died.
         self.owner = owner or f"{leases.process_id()}:{secrets.token_hex(3)}"
         self.workers: dict[str, AccountWorker] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
         self._target = 0
         self._renewed = -1e9  # loop time of the last lease renewal
         self._seen_workers: set[str] = set()
         self._claiming: asyncio.Future[set[str]] | None = None
+        self._inbox: control.Inbox | None = None
+        self._next_reconcile = self._next_beat = 0.0  # loop times
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="supervisor")
-        await self._ready.wait()
+    async def setup(self) -> None:
+        """Take this process's share before :meth:`start` returns."""
+        clock = asyncio.get_running_loop().time
+        self._inbox = control.Inbox(self.ctx)
+        await self.reconcile()
+        # Joining: the others may hold more than their share now; tell them to look.
+        await control.send(self.ctx, control.EVERYONE, "rebalance")
+        self._next_reconcile = clock() + self._renew_every
+        self._next_beat = clock() + HEARTBEAT
 
-    async def stop(self) -> None:
-        """Stop and hand every account over at once: the others are told to rebalance."""
-        await tasking.stop(self._task)
+    async def teardown(self) -> None:
+        """Hand every account over at once: the others are told to rebalance."""
         if self._claiming is not None:
             await asyncio.wait({self._claiming})
         await asyncio.gather(*(w.stop() for w in self.workers.values()), return_exceptions=True)
@@ -64,36 +78,29 @@ class Supervisor:
         await placement.leave(self.ctx, self.owner)
         await control.send(self.ctx, control.EVERYONE, "rebalance")
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        renew_every = self.ctx.settings.lease_seconds / 3
-        inbox = control.Inbox(self.ctx)
-        await self.reconcile()
-        # Joining: the others may hold more than their share now; tell them to look.
-        await control.send(self.ctx, control.EVERYONE, "rebalance")
-        next_reconcile = loop.time() + renew_every
-        self._ready.set()
-        next_beat = loop.time() + HEARTBEAT
-        while True:
-            armed = events.signal.arm()
-            if loop.time() >= next_beat:
-                next_beat = loop.time() + HEARTBEAT
-                if await self._beat():  # a process vanished: its accounts need a home now
-                    next_reconcile = 0.0
-            if loop.time() >= next_reconcile:
-                next_reconcile = loop.time() + renew_every
-                try:
-                    await self.reconcile()
-                except Exception:  # the database may be briefly away; keep owning what we have
-                    log.exception("lease renewal failed")
+    @property
+    def _renew_every(self) -> float:
+        return self.ctx.settings.lease_seconds / 3
+
+    async def run_pass(self) -> float:
+        clock = asyncio.get_running_loop().time
+        if clock() >= self._next_beat:
+            self._next_beat = clock() + HEARTBEAT
+            if await self._beat():  # a process vanished: its accounts need a home now
+                self._next_reconcile = 0.0
+        if clock() >= self._next_reconcile:
+            self._next_reconcile = clock() + self._renew_every
             try:
-                # A burst (a thousand registrations) costs one look at the leases, not one each.
-                if any([await self._handle(command) for command in await inbox.fetch()]):
-                    await self.reconcile()
-            except Exception:
-                log.exception("reading account commands failed")
-            await asyncio.sleep(MIN_LOOK)
-            await events.signal.wait(min(COMMAND_POLL, max(0.0, next_reconcile - loop.time())), armed)
+                await self.reconcile()
+            except Exception:  # the database may be briefly away; keep owning what we have
+                log.exception("lease renewal failed")
+        assert self._inbox is not None
+        try:
+            if any([await self._handle(command) for command in await self._inbox.fetch()]):
+                await self.reconcile()
+        except Exception:
+            log.exception("reading account commands failed")
+        return max(0.0, min(self._next_reconcile, self._next_beat) - clock())
 
     async def _beat(self) -> bool:
         """Renew this process's heartbeat; True when a process seen before is gone."""
@@ -122,20 +129,21 @@ class Supervisor:
         workers = await placement.live_workers(self.ctx) | {self.owner}
         target = placement.share(await placement.account_count(self.ctx), len(workers))
         now = utcnow()
-        expires = now + timedelta(seconds=self.ctx.settings.lease_seconds)
+        span = self.ctx.settings.lease_seconds
         active = col(Account.state) != AccountState.unset.value
-        mine = (active, col(Account.owner) == self.owner)
         clock = asyncio.get_running_loop().time()
         async with self.ctx.db.core() as s:
-            if clock - self._renewed >= self.ctx.settings.lease_seconds / 6:
+            if clock - self._renewed >= span / 6:
                 # Renewing writes every lease: done on the timer, not for each burst of commands.
-                renewed = await s.execute(
-                    update(Account).where(*mine).values(lease_expires=expires).returning(col(Account.id))
-                )
+                renewed = await ACCOUNTS.renew(s, self.owner, span, active, now=now)
                 self._renewed = clock
             else:
-                renewed = await s.execute(select(col(Account.id)).where(*mine))
-            owned = {str(i) for i in renewed.scalars()}
+                renewed = list(
+                    (await s.execute(select(col(Account.id)).where(active, col(Account.owner) == self.owner)))
+                    .scalars()
+                    .all()
+                )
+            owned = {str(i) for i in renewed}
             if len(owned) < target:
                 others = await s.execute(
                     select(col(Account.owner)).where(col(Account.owner).is_not(None)).distinct()
@@ -143,22 +151,18 @@ class Supervisor:
                 # Owners without a live heartbeat: dead (kill -9, a lost host) or cut off from
                 # the database, so unable to sync anyway; their accounts move now, not when
                 # their leases lapse.
-                dead = [o for o in others.scalars() if o and o not in workers]
-                claimable = or_(
-                    col(Account.owner).is_(None),
-                    col(Account.lease_expires) < now,
-                    col(Account.owner).in_(dead),
+                dead = {o for o in others.scalars() if o and o not in workers}
+                taken = await ACCOUNTS.claim(
+                    s,
+                    self.owner,
+                    span,
+                    active,
+                    limit=target - len(owned),
+                    order_by=[col(Account.id)],
+                    orphans=dead,
+                    now=now,
                 )
-                wanted = select(col(Account.id)).where(active, claimable).order_by(col(Account.id))
-                taken = await s.execute(
-                    update(Account)
-                    .where(
-                        col(Account.id).in_(wanted.limit(target - len(owned)).scalar_subquery()), claimable
-                    )
-                    .values(owner=self.owner, lease_expires=expires)
-                    .returning(col(Account.id))
-                )
-                owned |= {str(i) for i in taken.scalars()}
+                owned |= {str(i) for i in taken}
             await s.commit()
         self._target = target
         return owned
@@ -184,10 +188,9 @@ class Supervisor:
     @tasking.completes
     async def _release(self, accounts: set[str] | None) -> None:
         """Give up ``accounts`` (all when None) so another process can claim them now."""
-        mine = col(Account.owner) == self.owner
-        where = mine if accounts is None else (mine & col(Account.id).in_(sorted(accounts)))
+        where = [] if accounts is None else [col(Account.id).in_(sorted(accounts))]
         async with self.ctx.db.core() as s:
-            await s.execute(update(Account).where(where).values(owner=None, lease_expires=None))
+            await ACCOUNTS.release(s, self.owner, *where)
             await s.commit()
 
     def _start(self, account: str) -> None:

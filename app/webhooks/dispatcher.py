@@ -6,12 +6,11 @@ is ever in flight."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -37,32 +36,23 @@ class Dispatcher(leases.Singleton):
     name = LEASE
 
     def __init__(self, ctx: Context, send: Send, owner: str | None = None, tick: float = 1.0) -> None:
-        super().__init__(ctx, owner, tick)
+        # Events commit in bursts (a sync pass, a stream of sends): passes at least
+        # MIN_PASS_INTERVAL apart take them in a few database rounds, not one per commit.
+        super().__init__(
+            ctx,
+            owner,
+            tick,
+            settle=MIN_PASS_INTERVAL,
+            wakes=[ctx.webhook_wake],
+            signals=[events.signal],
+        )
         self.send = send
 
-    async def _run(self) -> None:
-        while True:
-            delay = self.tick
-            try:
-                leading = await self._lead()
-                if leading:
-                    created = await self.fan_out()
-                    delay = min(delay, await self.schedule())
-                    if created:
-                        log.debug("%s new webhook deliveries", created)
-            except Exception:  # keep dispatching after a transient database error
-                log.exception("webhook dispatcher pass failed")
-            self.ctx.webhook_wake.clear()
-            waits = [
-                asyncio.ensure_future(events.signal.wait(delay)),
-                asyncio.ensure_future(self.ctx.webhook_wake.wait()),
-            ]
-            await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-            for w in waits:
-                w.cancel()
-            # Events commit in bursts (a sync pass, a stream of sends): one pass a moment later
-            # takes them all, instead of one database round per commit.
-            await asyncio.sleep(MIN_PASS_INTERVAL)
+    async def lead_pass(self, takeover: bool) -> float:
+        created = await self.fan_out()
+        if created:
+            log.debug("%s new webhook deliveries", created)
+        return await self.schedule()
 
     @tasking.completes
     async def fan_out(self) -> int:
@@ -159,20 +149,7 @@ class Dispatcher(leases.Singleton):
                 log.warning(
                     "webhooks: hand-over failed (%s); retrying in %.0f s", exc, HANDOVER_RETRY.seconds
                 )
-                await self._hand_back(dict(list(claims.items())[n:]))
+                await sender.hand_back(self.ctx, dict(list(claims.items())[n:]), HANDOVER_RETRY)
                 return self.tick
         later = [r.next_attempt for r in rows if r.next_attempt > now]
         return max(0.0, min((t - now).total_seconds() for t in later)) if later else self.tick
-
-    async def _hand_back(self, claims: dict[int, str]) -> None:
-        """Claims of deliveries that never reached the broker end soon rather than after the full
-        claim, so a short broker outage delays them by about as long as it lasts."""
-        d = WebhookDelivery
-        async with self.ctx.db.writer() as s:
-            for delivery_id, token in claims.items():
-                await s.execute(
-                    update(d)
-                    .where(col(d.id) == delivery_id, col(d.claim) == token, col(d.state) == "pending")
-                    .values(claimed_until=utcnow() + HANDOVER_RETRY)
-                )
-            await s.commit()

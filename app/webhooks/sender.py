@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import random
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,8 @@ from sqlmodel import col
 from app import metrics
 from app.models import Event, WebhookDelivery
 from app.models.base import utcnow
+from app.runtime import backoff as retry
+from app.runtime.claims import Claimable
 from app.services import accounts
 from app.services import settings as settings_service
 from app.services import webhook_egress as egress
@@ -27,14 +28,10 @@ from app.services.webhook_payload import render
 
 log = logging.getLogger(__name__)
 CLAIM = timedelta(seconds=60)  # an attempt takes at most the timeout; a crashed worker's claim lapses
+DELIVERIES = Claimable(
+    WebhookDelivery, col(WebhookDelivery.id), col(WebhookDelivery.claim), col(WebhookDelivery.claimed_until)
+)
 MAX_RETRY_AFTER = 24 * 3600.0
-
-
-def backoff(ctx: Context, attempts_made: int) -> float:
-    """Seconds until the next attempt, with ±10 % jitter so retries of many events spread out."""
-    schedule = ctx.settings.webhook_backoff
-    base = schedule[min(attempts_made - 1, len(schedule) - 1)]
-    return base * random.uniform(0.9, 1.1)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -59,29 +56,37 @@ async def claim(ctx: Context, delivery_id: int) -> str | None:
 
 
 async def claim_many(ctx: Context, delivery_ids: list[int]) -> dict[int, str]:
-    """Claim each given delivery that is still due and unclaimed, in one transaction."""
-    d = WebhookDelivery
-    now = utcnow()
-    claims: dict[int, str] = {}
+    """Claim each given delivery that is still due and unclaimed, in one transaction; the
+    claimed ones, in the order given, with the hand-over token that lets one task send them."""
     if not delivery_ids:
-        return claims
+        return {}
+    d = WebhookDelivery
+    token = secrets.token_hex(8)
+    now = utcnow()
     async with ctx.db.writer() as s:
-        for delivery_id in delivery_ids:
-            token = secrets.token_hex(8)
-            result = await s.execute(
-                update(d)
-                .where(
-                    col(d.id) == delivery_id,
-                    col(d.state) == "pending",
-                    col(d.next_attempt) <= now,
-                    or_(col(d.claimed_until).is_(None), col(d.claimed_until) < now),
-                )
-                .values(claim=token, claimed_until=now + CLAIM)
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
-                claims[delivery_id] = token
+        taken = await DELIVERIES.claim(
+            s,
+            token,
+            CLAIM,
+            col(d.id).in_(delivery_ids),
+            col(d.state) == "pending",
+            col(d.next_attempt) <= now,
+            now=now,
+        )
         await s.commit()
-    return claims
+    held = set(taken)
+    return {delivery_id: token for delivery_id in delivery_ids if delivery_id in held}
+
+
+async def hand_back(ctx: Context, claims: dict[int, str], span: timedelta) -> None:
+    """End these claims ``span`` from now instead of when they would lapse (a hand-over that
+    never reached the broker is offered again soon)."""
+    d = WebhookDelivery
+    async with ctx.db.writer() as s:
+        for token in set(claims.values()):
+            ids = [i for i, t in claims.items() if t == token]
+            await DELIVERIES.renew(s, token, span, col(d.id).in_(ids), col(d.state) == "pending")
+        await s.commit()
 
 
 async def run_lane(ctx: Context, delivery_id: int, token: str) -> None:
@@ -150,9 +155,12 @@ async def _take_batch(
                 break
             run.append(row)
         if run:
-            await s.execute(
-                update(d).where(col(d.id).in_([r.id for r in run])).values(claimed_until=now + CLAIM)
-            )
+            kept = set(await DELIVERIES.claim(s, token, CLAIM, col(d.id).in_([r.id for r in run]), now=now))
+            # Taken meanwhile by another claimer (PostgreSQL): the run stops before it.
+            for n, row in enumerate(run):
+                if row.id not in kept:
+                    del run[n:]
+                    break
         batch = [head, *run]
         found = {
             e.id: e
@@ -297,7 +305,7 @@ async def _send(
     else:
         if status is not None and 300 <= status < 400:
             values["last_error"] = "Redirects are not followed"
-        delay = retry_after if retry_after is not None else backoff(ctx, number)
+        delay = retry_after if retry_after is not None else retry.webhooks(ctx.settings).delay(number)
         values.update(next_attempt=now + timedelta(seconds=delay))
     log.debug("webhook %s attempt %s -> %s (%s)", delivery.id, number, values.get("state"), status or error)
     return values

@@ -1,0 +1,1 @@
+"""What every background loop shares: the loop itself, claims with expiry, and retry backoff."""
