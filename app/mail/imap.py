@@ -1,249 +1,97 @@
-"""One IMAP connection with every call bounded: a lost connection or a silent server raises
-``ConnectionLost`` instead of hanging (aioimaplib leaves pending commands and IDLE waiting forever)."""
+"""One IMAP connection speaking :class:`app.mail.session.MailSession`: the only place above the
+wire where IMAP command text (FETCH items, STORE actions, UID sets) is written. Every call is
+bounded by :class:`app.mail.imapbase.ImapBase`: it completes, raises, or times out."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import re
-import ssl
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import aioimaplib
 
-from app.mail import aioimaplib_patch, imapconnect, imapparse, sasl, utf7, wirelog
+from app.mail import imapparse, utf7, wirelog
+from app.mail.imapbase import ImapBase, quote, quote_text
+from app.mail.session import (
+    AuthenticationFailed,
+    CommandFailed,
+    ConnectFailed,
+    ConnectionLost,
+    Fetched,
+    FlagAction,
+    FolderStatus,
+    ImapError,
+    Uids,
+    UidsFrom,
+)
 from app.mail.types import FetchedMessage
 
-aioimaplib_patch.apply()
-log = logging.getLogger(__name__)
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from app.mail.session import MailSession
+
+__all__ = [
+    "AuthenticationFailed",
+    "CommandFailed",
+    "ConnectFailed",
+    "ConnectionLost",
+    "Fetched",
+    "ImapConnection",
+    "ImapError",
+    "open_session",
+    "quote",
+    "quote_text",
+    "uid_set",
+]
 
 SUMMARY_ITEMS = "UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE"
-IDLE_RESTART = 25 * 60.0  # RFC 2177: re-issue IDLE at least every 29 minutes
+_STORE = {"set": "FLAGS.SILENT", "add": "+FLAGS.SILENT", "remove": "-FLAGS.SILENT"}
 
 
-class ImapError(Exception):
-    code = "EPROTOCOL"
-
-    def __init__(self, message: str, *, response: str | None = None) -> None:
-        super().__init__(message)
-        self.response = response
-
-
-class AuthenticationFailed(ImapError):
-    code = "EAUTH"
+def uid_set(uids: Uids) -> str:
+    """A UID set as IMAP writes it; a ``range`` stays one "first:last" however long it is."""
+    if isinstance(uids, UidsFrom):
+        return f"{uids.first}:*"
+    if isinstance(uids, range) and uids.step == 1 and len(uids):
+        return f"{uids.start}:{uids.stop - 1}"
+    return imapparse.compact_uid_set(uids)
 
 
-class ConnectFailed(ImapError):
-    """The server could not be reached at all (refused, DNS, TLS, timeout)."""
-
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
+def _empty(uids: Uids) -> bool:
+    return not isinstance(uids, UidsFrom) and not uids
 
 
-class ConnectionLost(ImapError):
-    code = "ECONNECTION"
+def _only(found: Fetched, uids: Uids) -> Fetched:
+    """IMAP's "n:*" includes the last message even below n; the session promises UIDs from n on.
+    FETCH lines without a UID stay: they are news the caller wants to notice."""
+    if isinstance(uids, UidsFrom):
+        found.messages = [m for m in found.messages if m.uid is None or m.uid >= uids.first]
+    return found
 
 
-class CommandFailed(ImapError):
-    """The server answered NO or BAD."""
+def _section(found: FetchedMessage | None, section: str) -> bytes | None:
+    if found is None:
+        return None
+    wanted = section.upper()
+    return next((v for k, v in found.sections.items() if k.upper() == wanted), None)
 
 
-def quote(name: str) -> str:
-    """A mailbox name as an IMAP quoted string, in modified UTF-7."""
-    encoded = utf7.encode(name)
-    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _partial(max_bytes: int | None) -> str:
+    return f"<0.{max_bytes}>" if max_bytes is not None else ""
 
 
-def quote_text(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def open_session(
+    settings: dict[str, Any], *, timeout: float, name: str, wire: wirelog.Sink | None = None
+) -> ImapConnection:
+    """The production :class:`app.mail.session.SessionFactory`."""
+    return ImapConnection(settings, timeout=timeout, name=name, wire=wire)
 
 
-def _text(response: Any) -> str:
-    return b" ".join(bytes(x) for x in response.lines if isinstance(x, bytes | bytearray)).decode(
-        "utf-8", "replace"
-    )
+class ImapConnection(ImapBase):
+    """Every operation of :class:`app.mail.session.MailSession`, spoken in IMAP."""
 
-
-@dataclass
-class Fetched:
-    messages: list[FetchedMessage]
-    vanished: list[int]
-
-
-class ImapConnection:
-    """Connect with :meth:`open`; every later call either completes, raises, or times out."""
-
-    def __init__(
-        self,
-        settings: dict[str, Any],
-        *,
-        timeout: float = 30.0,
-        name: str = "imap",
-        wire: wirelog.Sink | None = None,
-    ) -> None:
-        self.settings = settings
-        self.wire = wire  # the account's protocol log, when it keeps one
-        self.timeout = timeout
-        self.name = name
-        self.capabilities: frozenset[str] = frozenset()
-        self.lost = asyncio.Event()
-        self.selected: str | None = None
-        self.writable = False
-        self.selected_info: imapparse.SelectInfo | None = None
-        self._raw: Any = None
-        #: Called with NOTIFY lines (STATUS/LIST about other folders) whenever they turn up.
-        self.on_notify: Callable[[list[bytes]], None] | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------------
-    async def open(self) -> None:
-        """Connect (implicit TLS with ``secure``, else STARTTLS whenever the server offers it),
-        log in and enable CONDSTORE/QRESYNC."""
-        try:
-            self._raw = await imapconnect.connect(
-                self.settings, timeout=self.timeout, lost=self.lost, on_lost=self._on_lost, wire=self.wire
-            )
-        except imapconnect.ConnectError as exc:
-            self.close()
-            raise ConnectFailed(str(exc), exc.code) from None
-        await self._login()
-        await self._refresh_capabilities()
-        if "QRESYNC" in self.capabilities:
-            await self._guard(self._client.enable("QRESYNC"))
-        elif "CONDSTORE" in self.capabilities:
-            await self._guard(self._client.enable("CONDSTORE"))
-
-    async def _login(self) -> None:
-        auth = self.settings.get("auth") or {}
-        user = str(auth.get("user") or "")
-        if auth.get("accessToken"):
-            coro = self._bearer(user, str(auth["accessToken"]))
-        else:
-            coro = self._client.login(user, str(auth.get("pass") or ""))
-        response = await self._guard(coro)
-        if response.result != "OK":
-            raise AuthenticationFailed("Authentication failed", response=_text(response))
-
-    def _bearer(self, user: str, token: str) -> Any:
-        """OAUTHBEARER (RFC 7628) where the server offers it, else Google's and Microsoft's XOAUTH2."""
-        protocol = self._client.protocol
-        if "AUTH=OAUTHBEARER" not in {c.upper() for c in protocol.capabilities}:
-            return self._client.xoauth2(user, token)
-        host, port = self.settings.get("host") or "", self.settings.get("port") or 143
-        initial = sasl.oauthbearer(user, token, str(host), int(port))
-        command = aioimaplib.Command(
-            "AUTHENTICATE", protocol.new_tag(), "OAUTHBEARER", initial, loop=protocol.loop
-        )
-        return self._authenticated(asyncio.wait_for(protocol.execute(command, scrub=initial), self.timeout))
-
-    async def _authenticated(self, pending: Any) -> Any:
-        """aioimaplib moves to AUTH only after its own LOGIN/XOAUTH2; do it for a raw AUTHENTICATE."""
-        response = await pending
-        if response.result == "OK":
-            self._client.protocol.state = aioimaplib.AUTH
-        return response
-
-    async def _refresh_capabilities(self) -> None:
-        await self._guard(self._client.protocol.capability())
-        self.capabilities = frozenset(c.upper() for c in self._client.protocol.capabilities)
-
-    def _on_lost(self, _exc: Exception | None) -> None:
-        self.lost.set()
-
-    def close(self) -> None:
-        self.lost.set()
-        client, self._raw = self._raw, None
-        transport = getattr(getattr(client, "protocol", None), "transport", None)
-        if transport is not None:
-            transport.close()
-
-    @property
-    def _client(self) -> Any:
-        """The aioimaplib client, or ConnectionLost once the connection is gone."""
-        if self._raw is None or self.lost.is_set():
-            raise ConnectionLost(f"{self.name}: connection is closed")
-        return self._raw
-
-    async def logout(self) -> None:
-        if self._raw is not None and not self.lost.is_set():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._client.logout(), 5)
-        self.close()
-
-    @property
-    def usable(self) -> bool:
-        return self._raw is not None and not self.lost.is_set()
-
-    @property
-    def tls_version(self) -> str | None:
-        """The negotiated TLS version ("TLSv1.3"), None on a plain connection."""
-        transport = getattr(getattr(self._raw, "protocol", None), "transport", None)
-        ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
-        return ssl_object.version() if isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket) else None
-
-    # -- the guard -------------------------------------------------------------------------------
-    async def _guard(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:
-        """Race a command against connection loss and a deadline."""
-        if not self.usable:
-            raise ConnectionLost(f"{self.name}: connection is closed")
-        task = asyncio.ensure_future(awaitable)
-        lost = asyncio.ensure_future(self.lost.wait())
-        try:
-            done, _ = await asyncio.wait(
-                {task, lost}, timeout=timeout or self.timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
-        finally:
-            lost.cancel()
-        if task in done:
-            try:
-                return task.result()
-            except aioimaplib.CommandTimeout:
-                self.close()
-                raise ConnectionLost(f"{self.name}: server stopped answering") from None
-            except aioimaplib.Abort as exc:
-                raise CommandFailed(str(exc)) from None
-            except (OSError, EOFError) as exc:
-                self.close()
-                raise ConnectionLost(f"{self.name}: {exc}") from None
-        task.cancel()
-        if not done:
-            self.close()
-            raise ConnectionLost(f"{self.name}: command timed out")
-        raise ConnectionLost(f"{self.name}: connection lost")
-
-    def _notifications(self, lines: list[Any]) -> None:
-        if self.on_notify is None:
-            return
-        found = [bytes(x) for x in lines if isinstance(x, bytes) and x.startswith((b"STATUS ", b"LIST "))]
-        if found:
-            self.on_notify(found)
-
-    async def notify(self, spec: str) -> bool:
-        """NOTIFY SET (RFC 5465): changes in other folders arrive as STATUS/LIST lines."""
-        if "NOTIFY" not in self.capabilities:
-            return False
-        protocol = self._client.protocol
-        protocol.unsolicited = lambda line: self._notifications([bytes(line)])
-        command = aioimaplib.Command("NOTIFY", protocol.new_tag(), "SET", spec, loop=protocol.loop)
-        await self._ok(protocol.execute(command))
-        return True
-
-    async def _ok(self, awaitable: Awaitable[Any], timeout: float | None = None) -> Any:
-        response = await self._guard(awaitable, timeout)
-        self._notifications(response.lines)
-        if response.result != "OK":
-            raise CommandFailed(_text(response) or "command failed", response=_text(response))
-        return response
-
-    # -- commands --------------------------------------------------------------------------------
+    # -- folders ---------------------------------------------------------------------------------
     async def list_folders(self) -> list[imapparse.ListEntry]:
         response = await self._ok(self._client.list('""', '"*"'))
         entries = imapparse.parse_list(response.lines)
@@ -266,11 +114,19 @@ class ImapConnection:
             )
         return found
 
-    async def status(self, path: str, items: str = "MESSAGES UIDNEXT UIDVALIDITY UNSEEN") -> dict[str, int]:
-        if "CONDSTORE" in self.capabilities and "HIGHESTMODSEQ" not in items:
+    async def status(self, path: str) -> FolderStatus:
+        items = "MESSAGES UIDNEXT UIDVALIDITY UNSEEN"
+        if "CONDSTORE" in self.capabilities:
             items += " HIGHESTMODSEQ"
         response = await self._ok(self._client.status(quote(path), f"({items})"))
-        return imapparse.parse_status(response.lines)
+        found = imapparse.parse_status(response.lines)
+        return FolderStatus(
+            messages=found.get("MESSAGES"),
+            uid_next=found.get("UIDNEXT"),
+            uid_validity=found.get("UIDVALIDITY"),
+            unseen=found.get("UNSEEN"),
+            highest_modseq=found.get("HIGHESTMODSEQ"),
+        )
 
     async def mailbox_id(self, path: str) -> str | None:
         """The folder's RFC 8474 MAILBOXID (stable across renames), None without OBJECTID."""
@@ -284,6 +140,36 @@ class ImapConnection:
                     return found.group(1).decode("ascii", "replace")
         return None
 
+    async def create(self, path: str) -> None:
+        await self._ok(self._client.create(quote(path)))
+        with contextlib.suppress(CommandFailed):
+            await self._ok(self._client.subscribe(quote(path)))
+
+    async def rename(self, path: str, new_path: str) -> None:
+        await self._ok(self._client.rename(quote(path), quote(new_path)))
+
+    async def subscribe(self, path: str, subscribed: bool) -> None:
+        command = self._client.subscribe if subscribed else self._client.unsubscribe
+        await self._ok(command(quote(path)))
+
+    async def delete(self, path: str) -> None:
+        await self._ok(self._client.delete(quote(path)))
+
+    async def quota(self, path: str = "INBOX") -> tuple[int, int] | None:
+        """(used, limit) storage in bytes of ``path``'s quota root (RFC 2087 GETQUOTAROOT), or None
+        when the server has no QUOTA extension or no storage limit for it."""
+        if "QUOTA" not in self.capabilities:
+            return None
+        response = await self._ok(self._client.getquotaroot(quote(path)))
+        for line in response.lines:
+            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line)
+            # aioimaplib hands over "* QUOTA root (STORAGE used limit)" without its "QUOTA".
+            found = re.search(r"\([^)]*\bSTORAGE\s+(\d+)\s+(\d+)", text, re.IGNORECASE)
+            if found:
+                return int(found.group(1)) * 1024, int(found.group(2)) * 1024  # sent in KiB
+        return None
+
+    # -- the selected folder ---------------------------------------------------------------------
     async def select(
         self, path: str, *, readonly: bool = False, qresync: tuple[int, int] | None = None
     ) -> imapparse.SelectInfo:
@@ -317,7 +203,6 @@ class ImapConnection:
         self.selected, self.selected_info, self.writable = None, None, False
 
     async def ensure_selected(self, path: str, *, writable: bool = False) -> imapparse.SelectInfo:
-        """Reuse the current selection when it fits; API calls come in bursts on one folder."""
         if self.selected == path and self.selected_info is not None and (self.writable or not writable):
             return self.selected_info
         return await self.select(path, readonly=not writable)
@@ -325,6 +210,7 @@ class ImapConnection:
     async def fetch(
         self, uids: str, items: str, *, changed_since: int | None = None, vanished: bool = False
     ) -> Fetched:
+        """A raw UID FETCH of ``items``; the typed reads below say which items they need."""
         modifiers = ""
         if changed_since is not None:
             extra = " VANISHED" if vanished and "QRESYNC" in self.capabilities else ""
@@ -334,11 +220,52 @@ class ImapConnection:
         )
         return Fetched(imapparse.parse_fetch(response.lines), imapparse.parse_vanished(response.lines))
 
-    async def labels(self, uids: str) -> dict[int, list[str]]:
+    def summary_items(self) -> str:
+        """What the index keeps, asking for each extra the server offers."""
+        items = SUMMARY_ITEMS
+        if "PREVIEW" in self.capabilities:
+            items += " PREVIEW"
+        if "CONDSTORE" in self.capabilities:
+            items += " MODSEQ"
+        if "OBJECTID" in self.capabilities:
+            items += " EMAILID THREADID"
+        elif "X-GM-EXT-1" in self.capabilities:
+            items += " X-GM-MSGID X-GM-THRID"
+        return items
+
+    async def fetch_summaries(
+        self, uids: Uids, *, changed_since: int | None = None, vanished: bool = False
+    ) -> Fetched:
+        if _empty(uids):
+            return Fetched([])
+        found = await self.fetch(
+            uid_set(uids), self.summary_items(), changed_since=changed_since, vanished=vanished
+        )
+        return _only(found, uids)
+
+    async def fetch_flags(
+        self, uids: Uids, *, changed_since: int | None = None, vanished: bool = False
+    ) -> Fetched:
+        if _empty(uids):
+            return Fetched([])
+        items = "UID FLAGS MODSEQ" if "CONDSTORE" in self.capabilities else "UID FLAGS"
+        return _only(
+            await self.fetch(uid_set(uids), items, changed_since=changed_since, vanished=vanished), uids
+        )
+
+    async def fetch_source(self, uid: int, *, max_bytes: int | None = None) -> bytes | None:
+        return await self.fetch_section(uid, "", max_bytes=max_bytes)
+
+    async def fetch_section(self, uid: int, section: str, *, max_bytes: int | None = None) -> bytes | None:
+        """``BODY.PEEK[section]``, or its partial form ``<0.n>``: the server sends only that much."""
+        fetched = await self.fetch(str(uid), f"UID BODY.PEEK[{section}]{_partial(max_bytes)}")
+        return _section(next((m for m in fetched.messages if m.uid == uid), None), section)
+
+    async def labels(self, uids: Sequence[int]) -> dict[int, list[str]]:
         """Gmail labels by UID (X-GM-LABELS); empty on servers without them."""
-        if "X-GM-EXT-1" not in self.capabilities:
+        if "X-GM-EXT-1" not in self.capabilities or not uids:
             return {}
-        response = await self._ok(self._client.uid("fetch", uids, "(UID X-GM-LABELS)"))
+        response = await self._ok(self._client.uid("fetch", uid_set(uids), "(UID X-GM-LABELS)"))
         found: dict[int, list[str]] = {}
         for tokens, _ in imapparse.iter_responses(response.lines):
             items = tokens[2] if len(tokens) > 2 and tokens[1] == "FETCH" else None
@@ -355,8 +282,6 @@ class ImapConnection:
         return found
 
     async def all_uids(self) -> tuple[list[int], bool]:
-        """UID SEARCH ALL, and whether the answer carried news about the selected folder (a change
-        made after the caller last read it: reported once, here, and by no later IDLE)."""
         protocol = self._client.protocol
         previous = getattr(protocol, "unsolicited", None)
         lines: list[bytes] = []
@@ -375,6 +300,12 @@ class ImapConnection:
         news = any(re.match(rb"(\d+ (EXISTS|EXPUNGE|FETCH)|VANISHED)\b", line) for line in lines)
         return imapparse.parse_search(response.lines), news
 
+    async def existing(self, uids: Sequence[int]) -> list[int]:
+        if not uids:
+            return []
+        found = set(await self.search("UID", uid_set(uids), charset=None))
+        return [u for u in uids if u in found]
+
     async def search(self, *criteria: str, charset: str | None = "UTF-8") -> list[int]:
         response = await self._ok(
             self._client.uid_search(*criteria, charset=charset), timeout=self.timeout * 4
@@ -382,21 +313,43 @@ class ImapConnection:
         return imapparse.parse_search(response.lines)
 
     async def store(self, uids: str, action: str, flags: Sequence[str]) -> list[FetchedMessage]:
+        """A raw UID STORE (``+FLAGS``, ``-X-GM-LABELS.SILENT``...); see :meth:`store_flags`."""
         response = await self._ok(self._client.uid("store", uids, action, "(" + " ".join(flags) + ")"))
         return imapparse.parse_fetch(response.lines)
 
-    async def move(self, uids: str, destination: str) -> imapparse.CopyUid | None:
+    async def store_flags(self, uids: Sequence[int], action: FlagAction, flags: Sequence[str]) -> None:
+        if uids and (flags or action == "set"):
+            await self.store(uid_set(uids), _STORE[action], flags)
+
+    async def store_labels(self, uids: Sequence[int], action: FlagAction, labels: Sequence[str]) -> None:
+        if "X-GM-EXT-1" not in self.capabilities:
+            raise CommandFailed("This server has no labels (X-GM-EXT-1)")
+        if uids and (labels or action == "set"):
+            verb = _STORE[action].replace("FLAGS", "X-GM-LABELS")
+            await self.store(uid_set(uids), verb, [quote_text(label) for label in labels])
+
+    async def move(self, uids: Sequence[int], destination: str) -> imapparse.CopyUid | None:
+        if not uids:
+            return None
         if "MOVE" in self.capabilities:
-            response = await self._ok(self._client.uid("move", uids, quote(destination)))
+            response = await self._ok(self._client.uid("move", uid_set(uids), quote(destination)))
             return imapparse.parse_copyuid(response.lines)
-        response = await self._ok(self._client.uid("copy", uids, quote(destination)))
-        await self.store(uids, "+FLAGS.SILENT", ["\\Deleted"])
+        copied = await self.copy(uids, destination)
+        await self.store_flags(uids, "add", ["\\Deleted"])
         await self.expunge(uids)
+        return copied
+
+    async def copy(self, uids: Sequence[int], destination: str) -> imapparse.CopyUid | None:
+        if not uids:
+            return None
+        response = await self._ok(self._client.uid("copy", uid_set(uids), quote(destination)))
         return imapparse.parse_copyuid(response.lines)
 
-    async def expunge(self, uids: str) -> None:
+    async def expunge(self, uids: Sequence[int]) -> None:
+        if not uids:
+            return
         if "UIDPLUS" in self.capabilities:
-            await self._ok(self._client.uid("expunge", uids))
+            await self._ok(self._client.uid("expunge", uid_set(uids)))
         else:
             await self._ok(self._client.expunge())
 
@@ -411,74 +364,6 @@ class ImapConnection:
         )
         return imapparse.parse_appenduid(response.lines)
 
-    async def create(self, path: str) -> None:
-        await self._ok(self._client.create(quote(path)))
-        with contextlib.suppress(CommandFailed):
-            await self._ok(self._client.subscribe(quote(path)))
 
-    async def rename(self, path: str, new_path: str) -> None:
-        await self._ok(self._client.rename(quote(path), quote(new_path)))
-
-    async def subscribe(self, path: str, subscribed: bool) -> None:
-        command = self._client.subscribe if subscribed else self._client.unsubscribe
-        await self._ok(command(quote(path)))
-
-    async def delete(self, path: str) -> None:
-        await self._ok(self._client.delete(quote(path)))
-
-    async def quota(self, path: str = "INBOX") -> tuple[int, int] | None:
-        """(used, limit) storage in bytes of ``path``'s quota root (RFC 2087 GETQUOTAROOT), or None
-        when the server has no QUOTA extension or no storage limit for it."""
-        if "QUOTA" not in self.capabilities:
-            return None
-        response = await self._ok(self._client.getquotaroot(quote(path)))
-        for line in response.lines:
-            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line)
-            # aioimaplib hands over "* QUOTA root (STORAGE used limit)" without its "QUOTA".
-            found = re.search(r"\([^)]*\bSTORAGE\s+(\d+)\s+(\d+)", text, re.IGNORECASE)
-            if found:
-                return int(found.group(1)) * 1024, int(found.group(2)) * 1024  # sent in KiB
-        return None
-
-    async def noop(self) -> None:
-        await self._ok(self._client.noop())
-
-    # -- IDLE ------------------------------------------------------------------------------------
-    async def idle(self, wake: asyncio.Event, max_wait: float = IDLE_RESTART) -> list[bytes]:
-        """IDLE until the server pushes something, ``wake`` is set, or ``max_wait`` passes.
-
-        Returns the pushed lines. Raises ConnectionLost when the connection drops or the server says
-        BYE (aioimaplib reports neither to a waiting IDLE)."""
-        if "IDLE" not in self.capabilities:
-            await asyncio.wait_for(wake.wait(), timeout=min(max_wait, 30)) if not wake.is_set() else None
-            await self.noop()
-            return []
-        idle = await self._guard(self._client.idle_start(timeout=max_wait + 60))
-        pushed: list[bytes] = []
-        push = asyncio.ensure_future(self._client.wait_server_push(timeout=max_wait))
-        woken = asyncio.ensure_future(wake.wait())
-        lost = asyncio.ensure_future(self.lost.wait())
-        try:
-            done, _ = await asyncio.wait({push, woken, lost}, return_when=asyncio.FIRST_COMPLETED)
-            if push in done and not push.cancelled() and push.exception() is None:
-                result = push.result()
-                pushed = [bytes(x) for x in result] if isinstance(result, list) else []
-        finally:
-            for fut in (push, woken, lost):
-                fut.cancel()
-        self._notifications(list(pushed))
-        if any(line.startswith(b"BYE") for line in pushed) or self.lost.is_set():
-            self.close()
-            raise ConnectionLost(f"{self.name}: server closed the connection")
-        self._client.idle_done()
-        try:
-            await self._guard(asyncio.shield(idle), timeout=10)
-        except ImapError:
-            self.close()
-            raise
-        # Pushes that arrived between the first one and DONE are queued too.
-        with contextlib.suppress(Exception):
-            while not self._client.protocol.idle_queue.empty():
-                more = self._client.protocol.idle_queue.get_nowait()
-                pushed.extend(bytes(x) for x in (more if isinstance(more, list) else []))
-        return pushed
+if TYPE_CHECKING:
+    _session: MailSession = ImapConnection({})

@@ -11,7 +11,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.mail.imap import ImapConnection, ImapError
+from app.mail.imap import open_session
+from app.mail.session import ImapError, MailSession, SessionFactory
 from app.mail.wirelog import Sink
 
 #: The protocol log sink for (account, connection name), or None when the account keeps none.
@@ -21,32 +22,40 @@ WireFactory = Callable[[str, str], Awaitable[Sink | None]]
 @dataclass
 class _Slot:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    conn: ImapConnection | None = None
+    conn: MailSession | None = None
+    settings: dict[str, Any] | None = None  # what ``conn`` logged in with
     used: float = 0.0
 
 
 class CommandPool:
     """One connection per account, opened on demand, reused while healthy, closed when idle."""
 
-    def __init__(self, *, timeout: float = 30.0, idle_seconds: float = 300.0) -> None:
+    def __init__(
+        self, factory: SessionFactory = open_session, *, timeout: float = 30.0, idle_seconds: float = 300.0
+    ) -> None:
+        self.factory = factory
         self.timeout = timeout
         self.idle_seconds = idle_seconds
         self._slots: dict[str, _Slot] = {}
         self.wire: WireFactory | None = None
 
     @asynccontextmanager
-    async def use(self, account: str, settings: dict[str, Any]) -> AsyncIterator[ImapConnection]:
+    async def use(self, account: str, settings: dict[str, Any]) -> AsyncIterator[MailSession]:
         """Hold the account's connection for one operation; a failure discards it."""
         slot = self._slots.setdefault(account, _Slot())
         async with slot.lock:
-            if slot.conn is None or not slot.conn.usable or slot.conn.settings != settings:
+            if slot.conn is None or not slot.conn.usable or slot.settings != settings:
                 if slot.conn is not None:
                     slot.conn.close()
                 slot.conn = None
                 wire = await self.wire(account, "command") if self.wire is not None else None
-                conn = ImapConnection(settings, timeout=self.timeout, name=f"{account}/command", wire=wire)
-                await conn.open()
-                slot.conn = conn
+                conn = self.factory(settings, timeout=self.timeout, name=f"{account}/command", wire=wire)
+                try:
+                    await conn.open()
+                except BaseException:
+                    conn.close()
+                    raise
+                slot.conn, slot.settings = conn, settings
             try:
                 yield slot.conn
             except ImapError:

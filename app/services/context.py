@@ -11,7 +11,9 @@ import aiohttp
 from app.config import Settings
 from app.crypto import Cipher, load_secret
 from app.db import Database
+from app.mail.imap import open_session
 from app.mail.pool import CommandPool
+from app.mail.session import SessionFactory
 from app.models import Account, Mailbox
 from app.services.cache import PageCache, SourceCache, TTLCache
 from app.services.principal import Principal
@@ -24,7 +26,10 @@ class Context:
     settings: Settings
     db: Database
     cipher: Cipher
-    imap: CommandPool = field(default_factory=CommandPool)
+    #: Opens every mail session of this process (the sync engine's and the command pool's), so
+    #: a test can hand both an in-memory server (app.mail.memory) instead of IMAP.
+    sessions: SessionFactory = open_session
+    imap: CommandPool = field(init=False)
     # Hot-path caches; see app.services.cache for the consistency they promise.
     principals: TTLCache[str, Principal | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
     accounts: TTLCache[str, Account | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
@@ -42,6 +47,9 @@ class Context:
     sync_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SYNC_SLOTS))
     _http: aiohttp.ClientSession | None = None
 
+    def __post_init__(self) -> None:
+        self.imap = CommandPool(self.sessions, timeout=self.settings.imap_timeout)
+
     def http(self) -> aiohttp.ClientSession:
         """One pooled HTTP client per process, for webhooks (aiohttp: about three times less
         overhead per request than httpx, which matters at hundreds of deliveries a second)."""
@@ -56,7 +64,6 @@ class Context:
             settings=settings,
             db=Database(settings.database_url),
             cipher=Cipher(load_secret(settings)),
-            imap=CommandPool(timeout=settings.imap_timeout),
         )
 
     def index_changed(self, account: str, mailbox_id: int | None) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from app.index.store import Index
 from app.mail import imapparse
-from app.mail.imap import SUMMARY_ITEMS, ImapConnection
+from app.mail.session import MailSession, UidsFrom
 from app.models import Mailbox
 
 log = logging.getLogger(__name__)
@@ -18,17 +18,11 @@ BATCH = 1000
 RETRIES = 3
 
 
-def summary_items(conn: ImapConnection) -> str:
-    items = SUMMARY_ITEMS
-    if "PREVIEW" in conn.capabilities:
-        items += " PREVIEW"
-    if "CONDSTORE" in conn.capabilities:
-        items += " MODSEQ"
-    if "OBJECTID" in conn.capabilities:
-        items += " EMAILID THREADID"
-    elif "X-GM-EXT-1" in conn.capabilities:
-        items += " X-GM-MSGID X-GM-THRID"
-    return items
+def generation_changed(box: Mailbox, info: imapparse.SelectInfo) -> bool:
+    """Whether the server renumbered the folder (its UIDVALIDITY is not the one the index's UIDs
+    belong to), so no UID the index holds names the same message any more. A folder the index
+    never read has no UIDs to lose."""
+    return box.uid_validity is not None and info.uid_validity != box.uid_validity
 
 
 def _batches(uids: list[int]) -> list[list[int]]:
@@ -40,9 +34,7 @@ def _batches(uids: list[int]) -> list[list[int]]:
     return out
 
 
-async def sync_folder(
-    conn: ImapConnection, index: Index, box: Mailbox, notify_from: datetime | None
-) -> Mailbox:
+async def sync_folder(conn: MailSession, index: Index, box: Mailbox, notify_from: datetime | None) -> Mailbox:
     """Bring ``box`` in step with the server and leave it selected.
 
     A change made while this runs may be reported only inside the answer to its last command, so
@@ -55,7 +47,7 @@ async def sync_folder(
 
 
 async def _sync_once(
-    conn: ImapConnection, index: Index, box: Mailbox, notify_from: datetime | None
+    conn: MailSession, index: Index, box: Mailbox, notify_from: datetime | None
 ) -> tuple[Mailbox, bool]:
     qresync = None
     if box.initialized and box.uid_validity and box.synced_modseq and "QRESYNC" in conn.capabilities:
@@ -63,7 +55,7 @@ async def _sync_once(
     info = await conn.select(box.path, readonly=True, qresync=qresync)
     if info.uid_validity is None:
         raise imapparse.ImapParseError(f"{box.path}: server sent no UIDVALIDITY")
-    if box.uid_validity is not None and info.uid_validity != box.uid_validity:
+    if generation_changed(box, info):
         log.warning("%s %s: UIDVALIDITY changed, reindexing", index.account, box.path)
         box = await index.reset(box, info.uid_validity)
         qresync = None
@@ -75,14 +67,13 @@ async def _sync_once(
 
 
 async def _initial(
-    conn: ImapConnection, index: Index, box: Mailbox, info: imapparse.SelectInfo, notify_from: datetime | None
+    conn: MailSession, index: Index, box: Mailbox, info: imapparse.SelectInfo, notify_from: datetime | None
 ) -> Mailbox:
     uids = await conn.search("ALL", charset=None) if info.exists else []
     known = set(await index.known_uids(box))  # a restart resumes where the last run stopped
     todo = sorted(set(uids) - known, reverse=True)
-    items = summary_items(conn)
     for chunk in _batches(todo):
-        fetched = await conn.fetch(imapparse.compact_uid_set(chunk), items)
+        fetched = await conn.fetch_summaries(chunk)
         await index.insert(box, fetched.messages, notify_from, found_at_start=True)
         box = await index.save_state(box)
     stale = known - set(uids)
@@ -98,7 +89,7 @@ async def _initial(
 
 
 async def _incremental(
-    conn: ImapConnection,
+    conn: MailSession,
     index: Index,
     box: Mailbox,
     info: imapparse.SelectInfo,
@@ -118,7 +109,7 @@ async def _incremental(
     # A FETCH line without UID is the server reporting, unasked, a change it made after our read.
     news = False
     if info.uid_next is None or box.uid_next is None or info.uid_next > box.uid_next:
-        fetched = await conn.fetch(f"{last_known + 1}:*", summary_items(conn))
+        fetched = await conn.fetch_summaries(UidsFrom(last_known + 1))
         fresh = [m for m in fetched.messages if m.uid is not None and m.uid > last_known]
         news |= any(m.uid is None for m in fetched.messages)
         await index.insert(box, fresh, notify_from)
@@ -129,15 +120,15 @@ async def _incremental(
                 await index.remove(box, info.vanished)
         elif condstore:
             assert box.synced_modseq is not None
-            changed = await conn.fetch(
-                f"1:{last_known}", "UID FLAGS MODSEQ", changed_since=box.synced_modseq, vanished=True
+            changed = await conn.fetch_flags(
+                range(1, last_known + 1), changed_since=box.synced_modseq, vanished=True
             )
             await index.update_flags(box, changed.messages)
             news |= any(m.uid is None for m in changed.messages)
             if changed.vanished:
                 await index.remove(box, changed.vanished)
         else:
-            everything = await conn.fetch(f"1:{last_known}", "UID FLAGS")
+            everything = await conn.fetch_flags(range(1, last_known + 1))
             await index.update_flags(box, everything.messages)
             news |= any(m.uid is None for m in everything.messages)
     box = await index.save_state(box)

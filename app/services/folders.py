@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from app import events
 from app.index.store import Index
-from app.mail.imap import ImapConnection
 from app.mail.imapparse import ListEntry
+from app.mail.session import MailSession
 from app.models import Account, Mailbox
 from app.services import control
 from app.services.context import Context
@@ -88,7 +88,7 @@ async def forget(ctx: Context, account_id: str, box: Mailbox) -> None:
     ctx.mailboxes.drop_where(account_id)
 
 
-async def confirm_gone(ctx: Context, account: Account, conn: ImapConnection, box: Mailbox) -> bool:
+async def confirm_gone(ctx: Context, account: Account, conn: MailSession, box: Mailbox) -> bool:
     """After the server refused a folder command: True (and the index updated) if it lacks the folder."""
     if await conn.find_folder(box.path) is not None:
         return False

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from app.mail.imap import AuthenticationFailed, CommandFailed, ConnectFailed, ImapConnection, ImapError
+from app.mail.session import AuthenticationFailed, CommandFailed, ConnectFailed, ImapError, MailSession
 from app.models import Account, AccountState, Mailbox
 from app.services import accounts, mail_settings
 from app.services.context import Context
@@ -77,7 +77,7 @@ async def find_mailbox(ctx: Context, account: str, path: str, *, cached: bool = 
 
 
 @asynccontextmanager
-async def imap(ctx: Context, account: Account) -> AsyncIterator[ImapConnection]:
+async def imap(ctx: Context, account: Account) -> AsyncIterator[MailSession]:
     """The account's command connection; IMAP failures become API errors, never 500s."""
     try:
         settings = await mail_settings.imap(ctx, account)

@@ -6,7 +6,7 @@ from sqlmodel import col, select
 
 from app import events
 from app.mail import specialuse
-from app.mail.imap import CommandFailed
+from app.mail.session import CommandFailed
 from app.models import Mailbox
 from app.schemas.mailboxes import (
     MailboxCreate,
@@ -89,7 +89,7 @@ async def create_mailbox(
         except MailboxNotFound:
             await folders.adopt(ctx, account_id, existing)
         return MailboxCreated(path=path, mailboxId=mailbox_id, created=False)
-    row = Mailbox(account=account_id, path=path, delimiter=delimiter, uid_next=status.get("UIDNEXT"))
+    row = Mailbox(account=account_id, path=path, delimiter=delimiter, uid_next=status.uid_next)
     await folders.add(ctx, row, None)
     return MailboxCreated(path=path, mailboxId=mailbox_id, created=True)
 

@@ -11,15 +11,15 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app.index.store import Index
-from app.mail import ids, imapparse, mime
-from app.mail.imap import ImapConnection, quote_text
+from app.mail import ids, mime
+from app.mail.session import MailSession
 from app.mail.types import FetchedMessage
 from app.models import Account, Mailbox, Message
 from app.schemas.messages import FlagChanges, SearchCriteria
 from app.services import search
 from app.services.context import Context
 from app.services.errors import InvalidRequest, NotFound
-from app.services.folder_sync import summary_items
+from app.services.folder_sync import generation_changed
 from app.services.mailaccess import MessageNotFound, find_mailbox, imap, usable_account
 from app.services.principal import Principal
 
@@ -77,9 +77,8 @@ async def attachment_part(
     return found
 
 
-async def select_box(conn: ImapConnection, box: Mailbox, *, writable: bool = False) -> None:
-    info = await conn.ensure_selected(box.path, writable=writable)
-    if info.uid_validity != box.uid_validity:
+async def select_box(conn: MailSession, box: Mailbox, *, writable: bool = False) -> None:
+    if generation_changed(box, await conn.ensure_selected(box.path, writable=writable)):
         raise MessageNotFound(RESET)
 
 
@@ -90,17 +89,17 @@ async def drop(ctx: Context, account: Account, box: Mailbox, uids: list[int]) ->
 
 
 async def present(
-    ctx: Context, conn: ImapConnection, account: Account, box: Mailbox, uids: list[int]
+    ctx: Context, conn: MailSession, account: Account, box: Mailbox, uids: list[int]
 ) -> list[int]:
     """Those of ``uids`` the selected folder still has; the rest are dropped from the index."""
     if not uids:
         return []
-    found = set(await conn.search("UID", imapparse.compact_uid_set(uids), charset=None))
+    found = set(await conn.existing(uids))
     await drop(ctx, account, box, [u for u in uids if u not in found])
     return [u for u in uids if u in found]
 
 
-async def require(ctx: Context, conn: ImapConnection, loc: Located) -> None:
+async def require(ctx: Context, conn: MailSession, loc: Located) -> None:
     if not await present(ctx, conn, loc.account, loc.box, [loc.row.uid]):
         raise MessageNotFound(GONE)
 
@@ -120,58 +119,53 @@ async def source_and_labels(
     found: list[str] | None = None
     async with imap(ctx, loc.account) as conn:
         await select_box(conn, loc.box)
-        fetched = await conn.fetch(str(loc.row.uid), "UID BODY.PEEK[]") if cached is None else None
+        fetched = await conn.fetch_source(loc.row.uid) if cached is None else None
         has_labels = "X-GM-EXT-1" in conn.capabilities
         ctx.sources.labels[loc.account.id] = has_labels
         if labels and has_labels:
-            found = (await conn.labels(str(loc.row.uid))).get(loc.row.uid, [])
+            found = (await conn.labels([loc.row.uid])).get(loc.row.uid, [])
     if cached is not None:
         return cached, found
-    for fm in fetched.messages if fetched is not None else []:
-        if fm.uid == loc.row.uid and "" in fm.sections:
-            ctx.sources.put(key, fm.sections[""])
-            return fm.sections[""], found
+    if fetched is not None:
+        ctx.sources.put(key, fetched)
+        return fetched, found
     await drop(ctx, loc.account, loc.box, [loc.row.uid])
     raise MessageNotFound(GONE)
 
 
-async def apply_flags(conn: ImapConnection, uid_set: str, changes: FlagChanges) -> list[FetchedMessage]:
-    """STORE the changes, then read back what the flags are now (for the index and its events)."""
+async def apply_flags(conn: MailSession, uids: list[int], changes: FlagChanges) -> list[FetchedMessage]:
+    """Change the flags, then read back what they are now (for the index and its events)."""
     if changes.set is not None:
-        await conn.store(uid_set, "FLAGS.SILENT", changes.set)
+        await conn.store_flags(uids, "set", changes.set)
     if changes.add:
-        await conn.store(uid_set, "+FLAGS.SILENT", changes.add)
+        await conn.store_flags(uids, "add", changes.add)
     if changes.delete:
-        await conn.store(uid_set, "-FLAGS.SILENT", changes.delete)
-    items = "UID FLAGS MODSEQ" if "CONDSTORE" in conn.capabilities else "UID FLAGS"
-    return (await conn.fetch(uid_set, items)).messages
+        await conn.store_flags(uids, "remove", changes.delete)
+    return (await conn.fetch_flags(uids)).messages
 
 
-def gmail_labels(conn: ImapConnection) -> None:
+def gmail_labels(conn: MailSession) -> None:
     if "X-GM-EXT-1" not in conn.capabilities:
         raise InvalidRequest(
             "This server has no labels (Gmail's X-GM-EXT-1)", details={"labels": "not supported here"}
         )
 
 
-async def apply_labels(conn: ImapConnection, uid_set: str, add: list[str], delete: list[str]) -> None:
+async def apply_labels(conn: MailSession, uids: list[int], add: list[str], delete: list[str]) -> None:
     gmail_labels(conn)
     if add:
-        await conn.store(uid_set, "+X-GM-LABELS.SILENT", [quote_text(label) for label in add])
+        await conn.store_labels(uids, "add", add)
     if delete:
-        await conn.store(uid_set, "-X-GM-LABELS.SILENT", [quote_text(label) for label in delete])
+        await conn.store_labels(uids, "remove", delete)
 
 
-async def index_new(
-    ctx: Context, account: Account, box: Mailbox, uids: list[int], conn: ImapConnection
-) -> None:
+async def index_new(ctx: Context, account: Account, box: Mailbox, uids: list[int], conn: MailSession) -> None:
     """Index messages we just put in ``box`` now, so their ids work before the next sync pass."""
     if box.uid_validity is None or not uids:
         return
-    info = await conn.ensure_selected(box.path)
-    if info.uid_validity != box.uid_validity:
+    if generation_changed(box, await conn.ensure_selected(box.path)):
         return
-    fetched = await conn.fetch(imapparse.compact_uid_set(uids), summary_items(conn))
+    fetched = await conn.fetch_summaries(uids)
     await Index(ctx.db, account.id, ctx.index_changed).insert(box, fetched.messages, account.notify_from)
 
 
@@ -189,7 +183,7 @@ async def move(
             raise MessageNotFound(GONE)
         copied = None
         if uids:
-            copied = await conn.move(imapparse.compact_uid_set(uids), target.path)
+            copied = await conn.move(uids, target.path)
             await index.remove(box, uids)
         mapping: dict[int, int] = {}
         if copied is not None:
@@ -215,9 +209,8 @@ async def expunge(
         if strict and not uids:
             raise MessageNotFound(GONE)
         if uids:
-            uid_set = imapparse.compact_uid_set(uids)
-            await conn.store(uid_set, "+FLAGS.SILENT", ["\\Deleted"])
-            await conn.expunge(uid_set)
+            await conn.store_flags(uids, "add", ["\\Deleted"])
+            await conn.expunge(uids)
     await Index(ctx.db, account.id, ctx.index_changed).remove(box, uids)
     return uids
 
@@ -241,8 +234,7 @@ async def matching_uids(
                 "Gmail search criteria need a Gmail server",
                 details={name: "needs a Gmail server (X-GM-EXT-1)" for name in search.gmail_only(criteria)},
             )
-        info = await conn.ensure_selected(box.path)
-        if info.uid_validity != box.uid_validity:
+        if generation_changed(box, await conn.ensure_selected(box.path)):
             return []
         return (await conn.search(*search.imap_criteria(criteria)))[:MAX_SEARCH_RESULTS]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.index.store import Index
-from app.mail import ids, imapparse, mime
+from app.mail import ids, mime
 from app.models import Account, Mailbox
 from app.schemas.messages import (
     BulkDeleted,
@@ -63,8 +63,8 @@ async def update_message(
         if with_labels:
             assert labels is not None
             await store.require(ctx, conn, loc)
-            await store.apply_labels(conn, str(loc.row.uid), labels.add or [], labels.delete or [])
-        current = await store.apply_flags(conn, str(loc.row.uid), changes)
+            await store.apply_labels(conn, [loc.row.uid], labels.add or [], labels.delete or [])
+        current = await store.apply_flags(conn, [loc.row.uid], changes)
     mine = [fm for fm in current if fm.uid == loc.row.uid]
     if not mine:
         await store.drop(ctx, loc.account, loc.box, [loc.row.uid])
@@ -125,11 +125,10 @@ async def bulk_update(
             await store.select_box(conn, box, writable=True)
             uids = await store.present(ctx, conn, account, box, uids)
             if uids:
-                uid_set = imapparse.compact_uid_set(uids)
                 if with_labels:
                     assert labels is not None
-                    await store.apply_labels(conn, uid_set, labels.add or [], labels.delete or [])
-                current = await store.apply_flags(conn, uid_set, changes)
+                    await store.apply_labels(conn, uids, labels.add or [], labels.delete or [])
+                current = await store.apply_flags(conn, uids, changes)
         if uids:
             await Index(ctx.db, account_id, ctx.index_changed).update_flags(box, current)
     return BulkUpdated(

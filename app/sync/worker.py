@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,9 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import metrics, tasking
 from app.index.store import Index
 from app.mail import specialuse
-from app.mail.imap import AuthenticationFailed, ConnectFailed, ImapConnection, ImapError
+from app.mail.session import WATCH_RESTART, AuthenticationFailed, ConnectFailed, ImapError, MailSession
 from app.models import Account, AccountState, Mailbox
 from app.models.base import utcnow
+from app.runtime import backoff as retry
 from app.services import account_options, flush, mail_settings, protocol_logs
 from app.services.context import Context
 from app.services.folder_sync import sync_folder
@@ -28,29 +28,8 @@ from app.services.states import IllegalTransition, transition
 
 log = logging.getLogger(__name__)
 S = AccountState
-NOTIFY_SPEC = (
-    "(SELECTED (MessageNew MessageExpunge FlagChange)) "
-    "(PERSONAL (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))"
-)
 STATUS_SWEEP = 2.0  # seconds between STATUS checks of unwatched folders on servers without NOTIFY
 MAX_SUBCONNECTIONS = 20  # IDLE connections per account besides INBOX's (servers cap connections)
-
-
-@dataclass
-class Backoff:
-    """Capped exponential backoff with full jitter."""
-
-    base: float = 1.0
-    cap: float = 300.0
-    attempt: int = 0
-
-    def next(self) -> float:
-        delay = min(self.cap, self.base * 2**self.attempt)
-        self.attempt += 1
-        return random.uniform(delay / 2, delay)
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 @dataclass
@@ -66,9 +45,9 @@ class AccountWorker:
         self.account = account
         self.index = Index(ctx.db, account, ctx.index_changed)
         self.signals = Signals()
-        self.backoff = Backoff(base=ctx.settings.reconnect_base, cap=ctx.settings.reconnect_cap)
+        self.backoff = retry.Backoff(retry.reconnects(ctx.settings))
         self._task: asyncio.Task[None] | None = None
-        self._connections: list[ImapConnection] = []
+        self._connections: list[MailSession] = []
         self._wakes: list[asyncio.Event] = [self.signals.inbox]
 
     # -- control from the supervisor ---------------------------------------------------------------
@@ -156,7 +135,7 @@ class AccountWorker:
                 return
             await s.commit()
 
-    async def _open(self, account: Account, name: str) -> ImapConnection:
+    async def _open(self, account: Account, name: str) -> MailSession:
         cfg = await mail_settings.imap(self.ctx, account)
         wire = await protocol_logs.wire(self.ctx, self.account, name, account)
         try:
@@ -168,8 +147,8 @@ class AccountWorker:
         cfg = await mail_settings.imap(self.ctx, account, rejected=mail_settings.token_of(cfg))
         return await self._connect(cfg, name, wire)
 
-    async def _connect(self, cfg: dict[str, Any], name: str, wire: Any) -> ImapConnection:
-        conn = ImapConnection(
+    async def _connect(self, cfg: dict[str, Any], name: str, wire: Any) -> MailSession:
+        conn = self.ctx.sessions(
             cfg, timeout=self.ctx.settings.imap_timeout, name=f"{self.account}/{name}", wire=wire
         )
         self._connections.append(conn)
@@ -196,10 +175,9 @@ class AccountWorker:
         # Real time for every folder: NOTIFY reports changes elsewhere while INBOX is IDLE. Without
         # NOTIFY, the folders named in ``subconnections`` get IDLE on connections of their own and
         # the rest a quick STATUS sweep; the LIST poll stays as the safety net either way.
-        watcher.on_notify = lambda _lines: self.signals.sync.set()
         notifying = False
         with contextlib.suppress(ImapError):
-            notifying = await watcher.notify(NOTIFY_SPEC)
+            notifying = await watcher.watch_folders(lambda _change: self.signals.sync.set())
         by_path = {b.path: b for b in boxes}
         watched = {"INBOX": self.signals.inbox}
         for path in account.subconnections or []:
@@ -226,12 +204,12 @@ class AccountWorker:
         # Asked to reconnect: go round again at once.
         await self._set_state(S.connecting)
 
-    async def _list(self, conn: ImapConnection, account: Account) -> list[Mailbox]:
+    async def _list(self, conn: MailSession, account: Account) -> list[Mailbox]:
         listed = [e for e in await conn.list_folders() if "\\NOSELECT" not in {f.upper() for f in e.flags}]
         return await self.index.apply_list(listed, account.path, specialuse.overrides(account.imap))
 
     async def _watch(
-        self, conn: ImapConnection, box: Mailbox | None, wake: asyncio.Event, notify_from: datetime
+        self, conn: MailSession, box: Mailbox | None, wake: asyncio.Event, notify_from: datetime
     ) -> None:
         """Keep one folder selected and IDLE on it: its changes are seen as the server pushes them."""
         if box is None:
@@ -243,12 +221,12 @@ class AccountWorker:
                 await asyncio.Event().wait()
                 return
             box = await sync_folder(conn, self.index, current, notify_from)  # leaves it selected
-            await conn.idle(wake)
+            await conn.watch(wake, WATCH_RESTART)
             wake.clear()
 
     async def _poll_folders(
         self,
-        conn: ImapConnection,
+        conn: MailSession,
         account: Account,
         notify_from: datetime,
         watched: set[str],
@@ -290,10 +268,10 @@ class AccountWorker:
                 pause = min(list_every, max(STATUS_SWEEP, time.monotonic() - started))
             pause = max(0.0, min(pause, listed_at + list_every - time.monotonic()))
 
-    async def _changed(self, conn: ImapConnection, box: Mailbox) -> bool:
+    async def _changed(self, conn: MailSession, box: Mailbox) -> bool:
         status = await conn.status(box.path)
-        if status.get("UIDVALIDITY") != box.uid_validity or status.get("UIDNEXT") != box.uid_next:
+        if status.uid_validity != box.uid_validity or status.uid_next != box.uid_next:
             return True
-        if "HIGHESTMODSEQ" in status and box.synced_modseq is not None:
-            return status["HIGHESTMODSEQ"] != box.synced_modseq
-        return status.get("MESSAGES") != box.messages or status.get("UNSEEN") != box.unseen
+        if status.highest_modseq is not None and box.synced_modseq is not None:
+            return status.highest_modseq != box.synced_modseq
+        return status.messages != box.messages or status.unseen != box.unseen

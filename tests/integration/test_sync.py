@@ -113,11 +113,11 @@ async def test_external_changes(live: Live, dovecot_user: ImapUser, other_client
     assert next(m for m in listing["messages"] if m["uid"] == uids[0])["unseen"] is False
     # An expunge.
     await other_client.store(str(uids[1]), "+FLAGS.SILENT", ["\\Deleted"])
-    await other_client.expunge(str(uids[1]))
+    await other_client.expunge([uids[1]])
     deleted = (await live.wait_event("acc", "messageDeleted"))[0].payload
     assert deleted["uid"] == uids[1]
     # A move to another folder: gone here, indexed there.
-    await other_client.move(str(uids[2]), "Archive")
+    await other_client.move([uids[2]], "Archive")
     await live.wait_event("acc", "messageDeleted", count=2)
 
     async def archived() -> bool:
