@@ -1,11 +1,10 @@
-"""Index rows from FETCH data, and the API's message entry from index rows."""
+"""Index rows from FETCH data. What the API shows of a row is app.schemas.message_entries' concern."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from app.mail import content, ids, mime
+from app.mail import mime
 from app.mail.types import Address, FetchedMessage
 
 MAX_SUBJECT = 4096
@@ -91,59 +90,3 @@ def _text(summary: mime.Summary) -> dict[str, Any]:
         "html": summary.text.html,
         "encodedSize": summary.text.encoded_size,
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def list_entry(row: Any, path: str, special_use: str | None, uid_validity: int) -> dict[str, Any]:
-    """The EmailEngine-shaped message entry (list results and messageNew payloads)."""
-    key = ids.MessageKey(row.mailbox_id, uid_validity, row.uid)
-    flags = list(row.flags or [])
-    entry: dict[str, Any] = {
-        "id": ids.message_id(row.mailbox_id, uid_validity, row.uid),
-        "uid": row.uid,
-        "path": path,
-        "emailId": row.email_id,
-        "threadId": row.thread_id,
-        "date": _iso(row.date),
-        "internalDate": _iso(row.internal_date),
-        "flags": flags,
-        "unseen": "\\Seen" not in flags,
-        "flagged": "\\Flagged" in flags,
-        "answered": "\\Answered" in flags,
-        "draft": "\\Draft" in flags,
-        "size": row.size,
-        "subject": row.subject,
-        "from": row.from_,
-        "replyTo": row.reply_to or [],
-        "to": row.to or [],
-        "cc": row.cc or [],
-        "bcc": row.bcc or [],
-        "messageId": row.message_id,
-        "inReplyTo": row.in_reply_to,
-        "attachments": [
-            {
-                "id": ids.attachment_id(key, a["part"]),
-                "contentType": a["contentType"],
-                "encodedSize": a["encodedSize"],
-                "filename": a["filename"],
-                "embedded": a["embedded"],
-                "inline": a["inline"],
-                "contentId": a["contentId"],
-                **({"method": a["method"]} if a.get("method") else {}),
-            }
-            for a in (row.attachments or [])
-        ],
-        "preview": row.preview,
-    }
-    if special_use:
-        entry["specialUse"] = special_use
-    message_use = content.message_special_use(path, special_use)
-    if message_use:
-        entry["messageSpecialUse"] = message_use
-    text = row.text or {}
-    if text.get("plain") or text.get("html"):
-        entry["text"] = {"id": ids.text_id(key), "encodedSize": text.get("encodedSize", {})}
-    return entry

@@ -14,12 +14,13 @@ from sqlmodel import col
 
 from app import events, tasking
 from app.db import Database
-from app.index.entries import flag_columns, list_entry, row_from_fetch, without_session_flags
+from app.index.entries import flag_columns, row_from_fetch, without_session_flags
 from app.mail import specialuse
 from app.mail.imapparse import ListEntry
 from app.mail.types import FetchedMessage
 from app.models import Mailbox, Message
 from app.models.base import utcnow
+from app.schemas.message_entries import message_entry
 
 CHUNK = 500
 
@@ -172,7 +173,7 @@ class Index:
                     same_second = when is None or when == notify_from
                     fresh = not found_at_start if same_second else when > notify_from
                     if row["uid"] in added and fresh:
-                        entry = list_entry(_Row(row), box.path, box.special_use, box.uid_validity)
+                        entry = message_entry(row, box.path, box.special_use, box.uid_validity)
                         events.record(s, "messageNew", self.account, entry, path=box.path)
             await s.commit()
         await self.save_state(box)
@@ -265,13 +266,6 @@ class Index:
         async with self.db.writer() as s:
             events.record(s, "accountInitialized", self.account, {"initialized": True})
             await s.commit()
-
-
-class _Row:
-    """Attribute access over a column dict, so insert rows can be rendered like ORM rows."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.__dict__.update(data)
 
 
 def _mailbox_event(entry: ListEntry, special_use: str | None) -> dict[str, Any]:

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import func, select
+from sqlalchemy import RowMapping, func, select
 
-from app.index.entries import list_entry
 from app.mail import content, ids, mime
 from app.models import Mailbox, Message
 from app.schemas.common import page_count
+from app.schemas.message_entries import EntryData, message_entries, message_entry
 from app.schemas.messages import (
     AddressOut,
     FlagChanges,
@@ -52,9 +52,16 @@ __all__ = [
 MESSAGES = Message.__table__  # type: ignore[attr-defined]
 
 
-def _entry(row: Any, box: Mailbox) -> dict[str, Any]:
+def _entry(row: Message, box: Mailbox) -> EntryData:
     assert box.uid_validity is not None
-    return list_entry(row, box.path, box.special_use, box.uid_validity)
+    return message_entry(row.model_dump(), box.path, box.special_use, box.uid_validity)
+
+
+def _entries(rows: list[RowMapping], box: Mailbox) -> list[EntryData]:
+    if not rows:  # a folder not indexed yet has no UIDVALIDITY, nor rows
+        return []
+    assert box.uid_validity is not None
+    return message_entries(rows, box.path, box.special_use, box.uid_validity)
 
 
 # -- listing ------------------------------------------------------------------------------------------
@@ -67,7 +74,7 @@ class Page:
     pages: int
     next_cursor: str | None
     prev_cursor: str | None
-    entries: list[dict[str, Any]]
+    entries: list[EntryData]
     #: What a transport derived from this page, kept (and dropped) with it.
     renderings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -173,7 +180,7 @@ async def _page(
             total = (await conn.execute(select(func.count()).select_from(MESSAGES).where(*base))).scalar_one()
         else:
             total = box.messages  # kept exact by every index write
-        rows = list((await conn.execute(query)).all())
+        rows = list((await conn.execute(query)).mappings().all())
     more = len(rows) > page_size
     rows = rows[:page_size]
     if backwards:
@@ -183,11 +190,11 @@ async def _page(
     if rows and box.uid_validity is not None and box.id is not None:
         if more:
             next_cursor = ids.encode_cursor(
-                ids.Cursor(box.id, box.uid_validity, "next", rows[-1].uid, page + 1)
+                ids.Cursor(box.id, box.uid_validity, "next", rows[-1]["uid"], page + 1)
             )
         if page > 0:
             prev_cursor = ids.encode_cursor(
-                ids.Cursor(box.id, box.uid_validity, "prev", rows[0].uid, page - 1)
+                ids.Cursor(box.id, box.uid_validity, "prev", rows[0]["uid"], page - 1)
             )
     return Page(
         total=total,
@@ -195,7 +202,7 @@ async def _page(
         pages=page_count(total, page_size),
         next_cursor=next_cursor,
         prev_cursor=prev_cursor,
-        entries=[_entry(r, box) for r in rows],
+        entries=_entries(rows, box),
     )
 
 
