@@ -138,7 +138,8 @@ async def test_webhook_latency_and_queue(hooks: Hooks) -> None:
     await wait_until(observed, 10.0, "the delivery's latency was not observed")
 
     # A target that keeps failing: the delivery waits for its next attempt, counted as retrying.
-    hooks.receiver.default = Answer(status=500)
+    # Retry-After puts that attempt an hour away, so "retrying" lasts for the rest of the test.
+    hooks.receiver.default = Answer(status=503, headers={"Retry-After": "3600"})
     await hooks.event("messageNew")
     await hooks.receiver.wait_for(2)
 

@@ -16,11 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import redis.asyncio
 
+from tests.integration.conftest import wait_until
 from tests.servers.ports import free_port
 from tests.servers.receiver import Receiver
 from tests.servers.redis import Redis
 from tests.servers.smtp import SmtpSink
+
+QUEUE = "mailgate"  # the stream the Redis broker queues tasks on (app.tasks.broker)
 
 
 def env_for(tmp_path: Path, redis: Redis, **extra: str) -> dict[str, str]:
@@ -53,13 +57,14 @@ async def serve_on_redis(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[S
     try:
         base, headers = f"http://127.0.0.1:{env['MAILGATE_PORT']}", {"Authorization": f"Bearer {token}"}
         async with httpx2.AsyncClient(base_url=base, headers=headers) as client:
-            for _ in range(100):
+
+            async def healthy() -> bool:
                 try:
-                    if (await client.get("/health")).status_code == 200:
-                        break
+                    return (await client.get("/health")).status_code == 200
                 except httpx2.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
+                    return False
+
+            await wait_until(healthy, 60, "`mailgate serve` never became healthy")
             yield Stack(client, start_worker)
         for worker in procs[1:]:
             worker.send_signal(signal.SIGTERM)
@@ -87,16 +92,35 @@ async def test_webhooks_are_sent_by_the_worker(tmp_path: Path, redis_server: Red
             assert r.status_code == 200, r.text
             r = await client.post("/v1/account", json={"account": "r1", "name": "R", "imap": False})
             assert r.status_code == 200
-            await asyncio.sleep(1.5)
-            assert receiver.hits == []  # queued in Redis; the API process does not run tasks itself
+            await queued_unread(redis_server)
+            assert receiver.hits == []
             stack.start_worker()
             hit = (await receiver.wait_for(1, timeout=15))[0]
             assert json.loads(hit.body)["event"] == "accountAdded" and json.loads(hit.body)["account"] == "r1"
-            await asyncio.sleep(0.5)
-            deliveries = (await client.get("/v1/webhooks/deliveries")).json()["deliveries"]
-            assert [d["status"] for d in deliveries] == ["delivered"]
+
+            async def delivered() -> bool:  # the outcome is stored after the receiver answered
+                deliveries = (await client.get("/v1/webhooks/deliveries")).json()["deliveries"]
+                return [d["status"] for d in deliveries] == ["delivered"]
+
+            await wait_until(delivered, 15, "the delivery was never recorded as delivered")
     finally:
         await receiver.stop()
+
+
+async def queued_unread(redis_server: Redis) -> None:
+    """Wait until a task is in the Redis stream, read by no consumer: until a worker runs, that is
+    where the work stays (the API process runs no tasks itself)."""
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    try:
+
+        async def queued() -> bool:
+            return int(await client.xlen(QUEUE)) >= 1
+
+        await wait_until(queued, 30, "no task was queued in Redis")
+        groups = await client.xinfo_groups(QUEUE)
+        assert all(g["last-delivered-id"] in (b"0-0", "0-0") for g in groups), groups
+    finally:
+        await client.aclose()
 
 
 def test_worker_needs_redis(tmp_path: Path) -> None:
@@ -128,8 +152,11 @@ async def test_mail_is_sent_by_the_worker_with_retries_and_schedules(
         later = await client.post("/v1/account/s1/submit",
                                   json={"to": [{"address": "b@example.net"}], "text": "2", "sendAt": soon})  # fmt: skip
         assert now.status_code == 200 and later.status_code == 200
-        await asyncio.sleep(1.0)
-        assert smtp_sink.messages == []  # the API process does not send: no worker yet
+        # With Redis the API process runs no outbox dispatcher: the mail waits in the database.
+        for answer in (now, later):
+            waiting = (await client.get(f"/v1/outbox/{answer.json()['queueId']}")).json()
+            assert waiting["progress"]["status"] == "queued" and waiting["attemptsMade"] == 0
+        assert smtp_sink.messages == []
         stack.start_worker()
 
         async def item(queue_id: str) -> dict[str, Any]:
@@ -139,21 +166,17 @@ async def test_mail_is_sent_by_the_worker_with_retries_and_schedules(
                 return dict(next(m for m in listed["messages"] if m["queueId"] == queue_id))
             return dict(r.json())
 
-        made = 0
-        for _ in range(100):  # a few 451s, retried by the worker with backoff
-            made = (await item(now.json()["queueId"]))["attemptsMade"]
-            if made >= 2:
-                break
-            await asyncio.sleep(0.1)
-        assert made >= 2
+        async def retried() -> bool:  # a few 451s, retried by the worker with backoff
+            return int((await item(now.json()["queueId"]))["attemptsMade"]) >= 2
+
+        await wait_until(retried, 30, "the temporary failure was never retried")
         smtp_sink.mode = "accept"
         got = await smtp_sink.wait_for(2, timeout=15)
         assert sorted(m.rcpt_tos[0] for m in got) == ["a@example.net", "b@example.net"]
         for answer in (now, later):
-            for _ in range(50):
-                if (await item(answer.json()["queueId"]))["progress"]["status"] == "sent":
-                    break
-                await asyncio.sleep(0.1)
-            assert (await item(answer.json()["queueId"]))["progress"]["status"] == "sent"
-        await asyncio.sleep(0.5)
-        assert len(smtp_sink.messages) == 2
+
+            async def sent(queue_id: str = answer.json()["queueId"]) -> bool:
+                return bool((await item(queue_id))["progress"]["status"] == "sent")
+
+            await wait_until(sent, 15, f"{answer.json()['queueId']} was never sent")
+        assert len(smtp_sink.messages) == 2  # both done: nothing more can be sent

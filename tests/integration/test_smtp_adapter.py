@@ -12,6 +12,7 @@ import pytest
 
 from app.mail import compose, smtp
 from app.mail.smtp import SmtpFailure
+from tests.integration.conftest import wait_until
 from tests.servers.ports import free_port
 from tests.servers.smtp import SmtpSink
 
@@ -189,9 +190,11 @@ async def test_no_sockets_leak_on_failures(smtp_sink: SmtpSink) -> None:
         await smtp.send(cfg(smtp_sink), SENDER, ["bob@example.org"], message())
 
     await round_()  # warm up lazily created resources (thread pool for getfqdn, ...)
-    await asyncio.sleep(0.05)
-    before = _open_fds()
+    before = _open_fds()  # any socket still closing only makes this count higher
     for _ in range(3):
         await round_()
-    await asyncio.sleep(0.05)
-    assert _open_fds() <= before
+
+    async def closed() -> bool:  # a transport closes on a later turn of the loop
+        return _open_fds() <= before
+
+    await wait_until(closed, 15, lambda: f"{_open_fds()} fds open, {before} before")

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ from app.models import Setting
 from app.services import tokens
 from app.services.context import Context
 from app.services.principal import OPERATOR
+from app.services.settings import CURSOR
 from app.tasks import webhooks as webhook_tasks
 from app.tasks.broker import broker
 from app.webhooks.dispatcher import Dispatcher
@@ -33,6 +34,7 @@ from tests.servers.receiver import Answer, AppServer, Receiver
 
 SECRET = "s3cret-key"
 BACKOFF = (0.3, 0.6, 1.2)
+TIMEOUT = 5.0  # per attempt: a receiver in this loop answers well within it, even on a loaded machine
 
 
 @dataclass
@@ -61,11 +63,45 @@ class Hooks:
         assert r.status_code == 200, r.text
         return list(r.json()["deliveries"])
 
+    async def wait_deliveries(
+        self, done: Callable[[list[dict[str, Any]]], bool], what: str, **params: Any
+    ) -> list[dict[str, Any]]:
+        """The deliveries once ``done`` holds for them: an attempt's outcome is stored after the
+        receiver has answered, so a hit at the receiver does not mean the row shows it yet."""
+        found: list[dict[str, Any]] = []
+
+        async def check() -> bool:
+            nonlocal found
+            found = await self.deliveries(**params)
+            return done(found)
+
+        await wait_until(check, 15, lambda: f"{what}; deliveries: {found}")
+        return found
+
+    async def wait_statuses(self, *statuses: str) -> list[dict[str, Any]]:
+        """The deliveries once they are exactly these, in any order (none left to retry)."""
+
+        def done(found: list[dict[str, Any]]) -> bool:
+            return sorted(d["status"] for d in found) == sorted(statuses)
+
+        return await self.wait_deliveries(done, f"expected deliveries {statuses}")
+
+    async def fanned_out(self, event_id: int) -> None:
+        """Wait until the dispatcher has given the event its deliveries (none, when it is filtered
+        out or webhooks are off): only from then on can a test say that it was not sent."""
+
+        async def past() -> bool:
+            async with self.ctx.db.core() as s:
+                row = await s.get(Setting, CURSOR)
+                return row is not None and row.value is not None and int(row.value) >= event_id
+
+        await wait_until(past, 15, f"the dispatcher never reached event {event_id}")
+
 
 async def start_stack(
     tmp_path: Path, db: Path, receiver: Receiver
 ) -> tuple[Context, Dispatcher, httpx2.AsyncClient]:
-    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{db}", webhook_backoff=BACKOFF, webhook_timeout=1.0,
+    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{db}", webhook_backoff=BACKOFF, webhook_timeout=TIMEOUT,
                              lease_seconds=3.0)  # fmt: skip
     ctx = Context.from_settings(settings)
     broker.state.ctx = ctx
@@ -141,9 +177,8 @@ async def test_delivery_is_signed_both_ways(hooks: Hooks) -> None:
     assert Webhook(SECRET.encode()).verify(hit.body, hit.headers)["event"] == "messageNew"
     with pytest.raises(Exception):  # noqa: B017 - any verification failure
         Webhook(b"wrong").verify(hit.body, hit.headers)
-    await asyncio.sleep(0.3)
-    [delivery] = await hooks.deliveries()
-    assert delivery["status"] == "delivered" and delivery["attempts"] == 1 and delivery["lastStatus"] == 200
+    [delivery] = await hooks.wait_statuses("delivered")
+    assert delivery["attempts"] == 1 and delivery["lastStatus"] == 200
 
 
 async def test_retries_with_backoff_keep_the_event_id_and_body(hooks: Hooks) -> None:
@@ -157,9 +192,8 @@ async def test_retries_with_backoff_keep_the_event_id_and_body(hooks: Hooks) -> 
     assert len({h.headers["webhook-id"] for h in hits}) == 1
     assert hits[1].at - hits[0].at >= BACKOFF[0] * 0.9 - 0.05
     assert hits[2].at - hits[1].at >= BACKOFF[1] * 0.9 - 0.05
-    await asyncio.sleep(0.3)
-    [delivery] = await hooks.deliveries()
-    assert delivery["status"] == "delivered" and delivery["attempts"] == 3
+    [delivery] = await hooks.wait_statuses("delivered")
+    assert delivery["attempts"] == 3
 
 
 async def test_gives_up_after_the_schedule(hooks: Hooks) -> None:
@@ -167,8 +201,7 @@ async def test_gives_up_after_the_schedule(hooks: Hooks) -> None:
     hooks.receiver.default = Answer(500)
     await hooks.event()
     await hooks.receiver.wait_for(len(BACKOFF) + 1, timeout=10)
-    await asyncio.sleep(0.5)
-    [delivery] = await hooks.deliveries(status="failed")
+    [delivery] = await hooks.wait_statuses("failed")
     assert delivery["attempts"] == len(BACKOFF) + 1 and delivery["lastStatus"] == 500
     assert len(hooks.receiver.hits) == len(BACKOFF) + 1
 
@@ -186,13 +219,16 @@ async def test_gone_disables_the_url(hooks: Hooks) -> None:
     hooks.receiver.default = Answer(410)
     await hooks.event()
     await hooks.receiver.wait_for(1)
-    await asyncio.sleep(0.5)
-    assert (await hooks.deliveries())[0]["status"] == "disabled"
-    settings = (await hooks.client.get("/v1/settings", headers=hooks.headers)).json()
-    assert settings["disabledWebhooks"] == [hooks.receiver.url]
+    await hooks.wait_statuses("disabled")
+
+    async def url_disabled() -> bool:  # stored after the delivery's outcome, in its own transaction
+        settings = (await hooks.client.get("/v1/settings", headers=hooks.headers)).json()
+        return bool(settings["disabledWebhooks"] == [hooks.receiver.url])
+
+    await wait_until(url_disabled, 15, "the URL that answered 410 Gone was never disabled")
     hooks.receiver.default = Answer(200)
-    await hooks.event()
-    await asyncio.sleep(1)
+    await hooks.fanned_out(await hooks.event())
+    assert len(await hooks.deliveries()) == 1  # no delivery for the disabled URL: nothing to send
     assert len(hooks.receiver.hits) == 1
     await hooks.configure()  # setting the URL again re-enables it
     await hooks.event()
@@ -201,15 +237,17 @@ async def test_gone_disables_the_url(hooks: Hooks) -> None:
 
 async def test_timeouts_and_a_receiver_that_is_down(hooks: Hooks) -> None:
     await hooks.configure()
-    hooks.receiver.answers.append(Answer(200, delay=2.0))  # longer than the 1 s attempt timeout
+    hooks.receiver.answers.append(Answer(200, delay=TIMEOUT + 1))  # longer than an attempt may take
     await hooks.event()
-    hits = await hooks.receiver.wait_for(2, timeout=10)
+    hits = await hooks.receiver.wait_for(2, timeout=TIMEOUT + 15)
     assert hits[1].headers["x-ee-wh-attempts-made"] == "2"
     await hooks.receiver.stop()
     await hooks.event(subject="while down")
-    await asyncio.sleep(1.2)
-    pending = await hooks.deliveries(status="pending")
-    assert pending and pending[0]["lastError"] and pending[0]["attempts"] >= 1
+    await hooks.wait_deliveries(
+        lambda found: any(d["lastError"] and d["attempts"] >= 1 for d in found),
+        "a failed attempt, to be retried",
+        status="pending",
+    )
     await hooks.receiver.start()
     await hooks.receiver.wait_for(3, timeout=10)
     assert json.loads(hooks.receiver.hits[2].body)["data"]["subject"] == "while down"
@@ -237,10 +275,11 @@ async def test_filters_and_per_account_urls(hooks: Hooks) -> None:
         await hooks.event("accountAdded")  # not in webhookEvents
         await hooks.event("messageNew", path="Archive")  # inboxNewOnly
         await hooks.event("mailboxNew", path="Archive", marker="kept")
-        await hooks.event("messageNew", account="special", marker="elsewhere")
+        last = await hooks.event("messageNew", account="special", marker="elsewhere")
         hits = await hooks.receiver.wait_for(1)
         other_hits = await other.wait_for(1)
-        await asyncio.sleep(0.8)
+        await hooks.fanned_out(last)
+        assert len(await hooks.deliveries()) == 2  # the filtered events got none
         assert len(hooks.receiver.hits) == 1 and json.loads(hits[0].body)["data"]["marker"] == "kept"
         assert len(other.hits) == 1 and json.loads(other_hits[0].body)["data"]["marker"] == "elsewhere"
     finally:
@@ -249,8 +288,7 @@ async def test_filters_and_per_account_urls(hooks: Hooks) -> None:
 
 async def test_disabled_webhooks_send_nothing(hooks: Hooks) -> None:
     await hooks.configure(webhooksEnabled=False)
-    await hooks.event()
-    await asyncio.sleep(0.8)
+    await hooks.fanned_out(await hooks.event())
     assert hooks.receiver.hits == [] and await hooks.deliveries() == []
 
 
@@ -279,7 +317,7 @@ async def test_list_and_redeliver(hooks: Hooks) -> None:
     event_id = await hooks.event("messageNew")
     await hooks.event("mailboxNew")
     await hooks.receiver.wait_for(2)
-    await asyncio.sleep(0.3)
+    await hooks.wait_statuses("delivered", "delivered")
     assert len(await hooks.deliveries(event="messageNew")) == 1
     assert len(await hooks.deliveries(status="delivered")) == 2
     assert await hooks.deliveries(account="nobody") == []
@@ -299,7 +337,11 @@ async def test_pending_deliveries_survive_a_restart(hooks: Hooks, tmp_path: Path
     await hooks.configure()
     await hooks.receiver.stop()
     ids = [await hooks.event(seq=i) for i in range(5)]
-    await asyncio.sleep(0.8)
+    await hooks.wait_deliveries(
+        lambda found: len(found) == 5 and any(d["attempts"] >= 1 for d in found),
+        "five pending deliveries, the first one tried",
+        status="pending",
+    )
     # The process goes away with everything still pending…
     await stop_stack(hooks.ctx, hooks.dispatcher, hooks.client)
     await hooks.receiver.start()
@@ -307,12 +349,12 @@ async def test_pending_deliveries_survive_a_restart(hooks: Hooks, tmp_path: Path
     ctx, dispatcher, client = await start_stack(tmp_path, tmp_path / "mailgate.db", hooks.receiver)
     hooks.ctx, hooks.dispatcher, hooks.client = ctx, dispatcher, client
     await hooks.receiver.wait_for(5, timeout=15)
-    await asyncio.sleep(1)
+    await hooks.wait_statuses(*["delivered"] * 5)  # nothing left that could be sent twice
     delivered = [int(h.headers["x-ee-wh-event-id"]) for h in hooks.receiver.hits]
     assert delivered == ids
 
 
-async def read_sse(response: httpx2.Response, count: int, timeout: float = 5) -> list[dict[str, Any]]:
+async def read_sse(response: httpx2.Response, count: int, timeout: float = 15) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
 
@@ -362,7 +404,7 @@ async def test_change_stream_with_resume_and_scope(hooks: Hooks) -> None:
         # Live: an event written while the stream is open arrives at once.
         async with client.stream("GET", "/v1/changes", headers=hooks.headers) as r:
             fourth = await hooks.event(marker="four")
-            got = await read_sse(r, 1, timeout=2)
+            got = await read_sse(r, 1)
         assert int(got[0]["id"]) == fourth
         # An account token sees its own account only.
         as_bound = {"Authorization": f"Bearer {bound}"}
@@ -415,7 +457,8 @@ async def test_message_new_with_text_from_a_real_mailbox(live: Any, dovecot_user
         assert r.status_code == 200
         await live.register(dovecot_user)
         await live.wait_state("acc", "connected")
-        await asyncio.sleep(0.3)
+        # Mail that arrives once the first indexing is done is new mail, whatever the clock says.
+        await live.wait_event("acc", "accountInitialized")
         await seed(live.dovecot, dovecot_user, "INBOX", [make_message("with text", "the body text")])
         hit = (await receiver.wait_for(1, timeout=10))[0]
         body = json.loads(hit.body)

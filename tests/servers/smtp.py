@@ -35,6 +35,7 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
@@ -61,6 +62,8 @@ class Received:
     tls_version: str | None = None
     #: The name the client gave with EHLO/HELO.
     ehlo_name: str | None = None
+    #: When the message was accepted (a test can check that nothing was sent too early).
+    accepted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 class _NoiseFilter(logging.Filter):
@@ -296,7 +299,7 @@ class SmtpSink:
             with contextlib.suppress(RuntimeError):  # that loop is closed
                 loop.call_soon_threadsafe(event.set)
 
-    async def wait_for(self, n: int = 1, timeout: float = 5.0) -> list[Received]:
+    async def wait_for(self, n: int = 1, timeout: float = 15.0) -> list[Received]:
         """Wait until at least ``n`` messages were accepted; return a snapshot of them."""
         loop = asyncio.get_running_loop()
         event = asyncio.Event()
