@@ -36,7 +36,7 @@ def make_engine(url: str) -> AsyncEngine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # SQLite has one writer at a time, but readers are many: a roomy pool keeps bursts of
         # background work (webhook attempts, syncs) from queueing API reads behind them.
-        engine = create_async_engine(url, pool_size=20, max_overflow=40, pool_timeout=60)
+        engine = create_async_engine(url, pool_size=60, max_overflow=20, pool_timeout=60)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

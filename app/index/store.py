@@ -109,11 +109,12 @@ class Index:
                 if path not in entries:
                     await s.delete(box)
                     events.record(s, "mailboxDeleted", self.account, {"path": path}, path=path)
+            kept = [box for path, box in existing.items() if path in entries]
+            added = [box for box in s.new if isinstance(box, Mailbox)]
             await s.commit()
-            rows = await s.execute(
-                select(Mailbox).where(col(Mailbox.account) == self.account).order_by(col(Mailbox.id))
-            )
-            return list(rows.scalars()), first
+            # The objects keep their values after the commit (and new ones their ids): no
+            # second read of the rows just written.
+            return sorted(kept + added, key=lambda b: b.id or 0), first
 
     @tasking.completes
     async def reset(self, box: Mailbox, uid_validity: int) -> Mailbox:
@@ -175,8 +176,11 @@ class Index:
                     if row["uid"] in added and fresh:
                         entry = message_entry(row, box.path, box.special_use, box.uid_validity)
                         events.record(s, "messageNew", self.account, entry, path=box.path)
+            if added:  # a folder's first UIDVALIDITY may be stored here, with its first messages
+                await s.execute(_saving(box, {"uid_validity": box.uid_validity}))
             await s.commit()
-        await self.save_state(box)
+        if added:
+            self._changed(box)
         return len(added)
 
     @tasking.completes
@@ -240,32 +244,29 @@ class Index:
 
     @tasking.completes
     async def save_state(self, box: Mailbox, **values: Any) -> Mailbox:
-        """Store sync cursors and recount the folder from the index."""
+        """Store sync cursors and recount the folder from the index.
+
+        One statement (counts as subqueries, the row back through RETURNING): a folder's first
+        pass calls this a few times, and on SQLite each statement is a round trip made while
+        holding the process's write turn, which every other account's sync is waiting for."""
         async with self.db.writer() as s:
-            row = await s.get(Mailbox, box.id)
-            assert row is not None
-            for key, value in values.items():
-                setattr(row, key, value)
-            total, unseen = (
-                await s.execute(
-                    select(func.count(), func.count().filter(col(Message.seen).is_(False))).where(
-                        col(Message.mailbox_id) == box.id
-                    )
-                )
-            ).one()
-            row.messages, row.unseen, row.last_sync = int(total), int(unseen or 0), utcnow()
+            row: Mailbox = (await s.execute(_saving(box, values).returning(Mailbox))).scalar_one()
             await s.commit()
         self._changed(row)
         return row
 
-    @tasking.completes
-    async def mark_initialized(self, state_first_time: bool) -> None:
-        """All folders indexed once: the account-level accountInitialized event."""
-        if not state_first_time:
-            return
-        async with self.db.writer() as s:
-            events.record(s, "accountInitialized", self.account, {"initialized": True})
-            await s.commit()
+
+def _saving(box: Mailbox, values: Mapping[str, Any]) -> Any:
+    """UPDATE of ``box`` with ``values``, its message counts taken from the index in the same
+    statement, so they can never disagree with the rows."""
+    in_box = col(Message.mailbox_id) == box.id
+    total = select(func.count()).where(in_box).scalar_subquery()
+    unseen = select(func.count()).where(in_box, col(Message.seen).is_(False)).scalar_subquery()
+    return (
+        update(Mailbox)
+        .where(col(Mailbox.id) == box.id)
+        .values(**values, messages=total, unseen=unseen, last_sync=utcnow())
+    )
 
 
 def _mailbox_event(entry: ListEntry, special_use: str | None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import metrics, tasking
+from app import events, metrics, tasking
 from app.index.store import Index
 from app.mail import specialuse
 from app.mail.session import WATCH_RESTART, AuthenticationFailed, ConnectFailed, ImapError, MailSession
@@ -123,7 +123,11 @@ class AccountWorker:
             return await s.get(Account, self.account)
 
     @tasking.completes
-    async def _set_state(self, state: AccountState, error: dict[str, Any] | None = None) -> None:
+    async def _set_state(
+        self, state: AccountState, error: dict[str, Any] | None = None, *, initialized: bool = False
+    ) -> None:
+        """``initialized``: every folder has just been indexed for the first time; the
+        accountInitialized event goes in the same transaction as the state."""
         async with self.ctx.db.writer() as s:
             row = await s.get(Account, self.account)
             if row is None:
@@ -133,6 +137,8 @@ class AccountWorker:
             except IllegalTransition:
                 log.debug("%s: ignoring %s -> %s", self.account, row.state, state)
                 return
+            if initialized:
+                events.record(s, "accountInitialized", self.account, {"initialized": True})
             await s.commit()
 
     async def _open(self, account: Account, name: str) -> MailSession:
@@ -169,8 +175,7 @@ class AccountWorker:
         async with self.ctx.sync_slots:
             for box in sorted(boxes, key=lambda b: b.path != "INBOX"):
                 await sync_folder(watcher, self.index, box, notify_from)
-        await self._set_state(S.connected)
-        await self.index.mark_initialized(first_time)
+        await self._set_state(S.connected, initialized=first_time)
         self.backoff.reset()
         # Real time for every folder: NOTIFY reports changes elsewhere while INBOX is IDLE. Without
         # NOTIFY, the folders named in ``subconnections`` get IDLE on connections of their own and
@@ -184,9 +189,8 @@ class AccountWorker:
             if path in by_path and path not in watched and len(watched) <= MAX_SUBCONNECTIONS:
                 watched[path] = asyncio.Event()
         self._wakes = list(watched.values())
-        poller = await self._open(account, "poll")
         tasks = [
-            asyncio.create_task(self._poll_folders(poller, account, notify_from, set(watched), notifying)),
+            asyncio.create_task(self._poll_folders(account, notify_from, set(watched), notifying)),
             asyncio.create_task(self.signals.reconnect.wait()),
         ]
         for path, wake in watched.items():
@@ -226,7 +230,6 @@ class AccountWorker:
 
     async def _poll_folders(
         self,
-        conn: MailSession,
         account: Account,
         notify_from: datetime,
         watched: set[str],
@@ -236,7 +239,11 @@ class AccountWorker:
         no IDLE connection of its own each ``STATUS_SWEEP`` seconds (or longer, so that sweeping
         never takes more than half the connection's time). STATUS shows no flag changes without
         CONDSTORE, so then each such folder's flags are also compared every ``imap.resyncDelay``
-        seconds (default ``poll_interval``)."""
+        seconds (default ``poll_interval``).
+
+        Its connection is opened when first needed, not with the session: with NOTIFY that is a
+        LIST poll later, and a thousand accounts starting at once log in half as often."""
+        conn: MailSession | None = None
         list_every = self.ctx.settings.poll_interval
         resync_every = float((account.imap or {}).get("resyncDelay") or list_every)
         boxes: list[Mailbox] = []
@@ -248,6 +255,8 @@ class AccountWorker:
             woken = self.signals.sync.is_set()
             self.signals.sync.clear()
             started = time.monotonic()
+            if conn is None:
+                conn = await self._open(account, "poll")
             if woken or started - listed_at >= list_every:
                 boxes, listed_at = await self._list(conn, account), started
             resync = "CONDSTORE" not in conn.capabilities and started - resynced_at >= resync_every
