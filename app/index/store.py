@@ -176,8 +176,9 @@ class Index:
                     if row["uid"] in added and fresh:
                         entry = message_entry(row, box.path, box.special_use, box.uid_validity)
                         events.record(s, "messageNew", self.account, entry, path=box.path)
-            if added:  # a folder's first UIDVALIDITY may be stored here, with its first messages
-                await s.execute(_saving(box, {"uid_validity": box.uid_validity}))
+            if added:  # a folder's first UIDVALIDITY and size may be stored here, with its first messages
+                first_pass = {"uid_validity": box.uid_validity, "server_messages": box.server_messages}
+                await s.execute(_saving(box, first_pass))
             await s.commit()
         if added:
             self._changed(box)

@@ -30,6 +30,9 @@ class Mailbox(SQLModel, table=True):
     highest_modseq: int | None = Field(default=None, sa_column=big())
     synced_modseq: int | None = Field(default=None, sa_column=big())
     messages: int = 0
+    #: EXISTS at the SELECT that began the folder's first pass: until that pass ends (see
+    #: ``initialized``), listings count this many and wait for the pages not indexed yet.
+    server_messages: int | None = None
     unseen: int = 0
     initialized: bool = False  # the first full index of this folder has finished
     last_sync: datetime | None = None

@@ -59,11 +59,15 @@ async def _sync_once(
         log.warning("%s %s: UIDVALIDITY changed, reindexing", index.account, box.path)
         box = await index.reset(box, info.uid_validity)
         qresync = None
-    elif box.uid_validity is None:
-        # Stored with the folder's first write (see _initial): one write turn less per folder.
-        box.uid_validity = info.uid_validity
-        return await _initial(conn, index, box, info, notify_from, known=set()), False
     if not box.initialized:
+        # Listings count the server's messages from now on (see Mailbox.server_messages). An empty
+        # new folder stores both with its only write: one write turn less per folder at start-up.
+        box.server_messages = info.exists
+        if box.uid_validity is None:
+            box.uid_validity = info.uid_validity
+            if info.exists:
+                box = await index.save_state(box, uid_validity=info.uid_validity, server_messages=info.exists)
+            return await _initial(conn, index, box, info, notify_from, known=set()), False
         return await _initial(conn, index, box, info, notify_from), False
     return await _incremental(conn, index, box, info, notify_from, used_qresync=qresync is not None)
 
@@ -91,6 +95,7 @@ async def _initial(
     return await index.save_state(
         box,
         uid_validity=box.uid_validity,
+        server_messages=info.exists,
         uid_next=info.uid_next,
         highest_modseq=info.highest_modseq,
         synced_modseq=info.highest_modseq,

@@ -25,7 +25,7 @@ from app.schemas.messages import (
     SearchCriteria,
     TextContent,
 )
-from app.services import folders, search
+from app.services import first_pass, folders, search
 from app.services import message_store as store
 from app.services.context import Context
 from app.services.errors import InvalidRequest
@@ -175,11 +175,13 @@ async def _page(
         query = query.limit(page_size + 1)
     else:
         query = query.order_by(MESSAGES.c.uid.desc()).offset(page * page_size).limit(page_size + 1)
+    if not where and uids is None and not box.initialized:
+        box = await first_pass.caught_up(ctx, box, page * page_size + page_size + 1)
     async with ctx.db.engine.connect() as conn:
         if where or uids is not None:
             total = (await conn.execute(select(func.count()).select_from(MESSAGES).where(*base))).scalar_one()
         else:
-            total = box.messages  # kept exact by every index write
+            total = first_pass.total(box)  # kept exact by every index write
         rows = list((await conn.execute(query)).mappings().all())
     more = len(rows) > page_size
     rows = rows[:page_size]
