@@ -110,12 +110,14 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         if supervisor is not None:
             await supervisor.start()
         reaper = asyncio.create_task(app.state.ctx.imap.reaper())
+        smtp_reaper = asyncio.create_task(app.state.ctx.smtp.reaper())
         log.info("Mailgate ready on %s (database: %s)", settings.port, app.state.ctx.db.engine.dialect.name)
         try:
             yield
         finally:
             await eventbus.stop(bus)
             reaper.cancel()
+            smtp_reaper.cancel()
             await dispatcher.stop()
             if outbox is not None:
                 await outbox.stop()

@@ -43,6 +43,8 @@ async def run(settings: Settings) -> None:
     # itself, hence more attempts at once than in the embedded default.
     outbox = OutboxDispatcher(ctx, send_tasks.kick, tick=0.25, max_in_flight=64)
     receiver = asyncio.create_task(run_receiver_task(broker, max_async_tasks=200))
+    # Idle IMAP command connections (Sent copies) and SMTP sessions are closed in time here too.
+    reapers = [asyncio.create_task(ctx.imap.reaper()), asyncio.create_task(ctx.smtp.reaper())]
     try:
         if supervisor is not None:
             await supervisor.start()
@@ -51,6 +53,8 @@ async def run(settings: Settings) -> None:
         log.info("worker ready (broker: %s)", type(broker).__name__)
         await stop.wait()
     finally:
+        for reaper in reapers:
+            reaper.cancel()
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await receiver

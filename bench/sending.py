@@ -1,9 +1,9 @@
 """Submit throughput and end-to-end delivery rate to a local SMTP server.
 
-Run: .venv/bin/python -m bench.sending [--messages 1000] [--accounts 10] [--concurrency 32]
+Run: .venv/bin/python -m bench.sending [--messages 500] [--accounts 10] [--concurrency 20]
 
 For each broker (in-process, then Redis with one `mailgate worker`): 10 send-only accounts point at
-an aiosmtpd sink running in its own process; 1,000 submissions of a 1 KB text message are posted
+an aiosmtpd sink running in its own process; 500 submissions of a 1 KB text message are posted
 with a fixed concurrency. Reported: accepted/s (POST …/submit answered 200), delivered/s (first
 submission → the last one recorded as sent), and submit latency percentiles.
 """
@@ -127,7 +127,7 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--accounts", type=int, default=10)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=20)
     asyncio.run(main(parser.parse_args()))

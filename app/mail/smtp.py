@@ -18,6 +18,7 @@ from typing import Any
 import aiosmtplib
 
 from app.mail import dsn, sasl, tls
+from app.mail.smtp_pool import SmtpPool, key_of
 from app.mail.smtplog import LoggedSMTP
 from app.mail.wirelog import Sink
 
@@ -209,6 +210,7 @@ async def send(
     timeout: float = 60.0,
     accepted: Accepted | None = None,
     wire: Sink | None = None,
+    pool: SmtpPool | None = None,
 ) -> SmtpResult:
     """Deliver ``message`` to the account's SMTP server; raises :class:`SmtpFailure`.
 
@@ -217,14 +219,44 @@ async def send(
     ``accepted`` runs between the server's final ``250`` and QUIT: a caller that must record "the
     server took it" should not wait a further round trip (up to the QUIT timeout) to do so. Its
     errors propagate unclassified, since by then the message is out.
+
+    With ``pool``, a session left from an earlier message with the same settings is used when
+    there is one, and this one is kept instead of QUIT while other messages for the same
+    settings are on their way (see app.mail.smtp_pool). Not with ``wire``: a protocol log shows
+    each message's whole dialogue, login included.
     """
     addresses = unique(recipients)
     if not addresses:
         raise SmtpFailure("No recipients defined", "EENVELOPE", permanent=True)
-    smtp = await client(cfg, timeout, wire)
+    key = key_of(cfg) if pool is not None and wire is None else None
+    if pool is None or key is None:
+        return await _send(cfg, sender, addresses, message, timeout, accepted, wire, None, None)
+    ticket = pool.begin(key)
+    try:
+        return await _send(cfg, sender, addresses, message, timeout, accepted, None, pool, (key, ticket))
+    finally:
+        pool.end(key)
+
+
+async def _send(
+    cfg: dict[str, Any],
+    sender: str,
+    addresses: list[str],
+    message: bytes,
+    timeout: float,
+    accepted: Accepted | None,
+    wire: Sink | None,
+    pool: SmtpPool | None,
+    held: tuple[str, int] | None,
+) -> SmtpResult:
+    smtp = await _reused(pool, held[0]) if pool is not None and held is not None else None
+    fresh = smtp is None
+    if smtp is None:
+        smtp = await client(cfg, timeout, wire)
+    keep = False
     try:
         try:
-            refused, reply = await _transaction(smtp, cfg, sender, addresses, message)
+            refused, reply = await _transaction(smtp, cfg, sender, addresses, message, fresh=fresh)
         except Exception as exc:
             await _quit(smtp)
             raise classify(exc) from exc
@@ -235,10 +267,29 @@ async def send(
         )
         if accepted is not None:
             await accepted(result)
-        await _quit(smtp)
+        if pool is not None and held is not None and smtp.is_connected and pool.wanted(*held):
+            pool.give(held[0], smtp)
+            keep = True
+        else:
+            await _quit(smtp)
     finally:
-        smtp.close()  # also on cancellation or a failed ``accepted``, which skip the QUIT
+        if not keep:
+            smtp.close()  # also on cancellation or a failed ``accepted``, which skip the QUIT
     return result
+
+
+async def _reused(pool: SmtpPool | None, key: str | None) -> aiosmtplib.SMTP | None:
+    """A pooled session that answers RSET (so it is alive and has no transaction open)."""
+    while pool is not None and key is not None:
+        smtp = pool.take(key)
+        if smtp is None:
+            return None
+        try:
+            await smtp.rset()
+            return smtp
+        except Exception:
+            smtp.close()
+    return None
 
 
 async def check(cfg: dict[str, Any], *, timeout: float = 15.0) -> None:
@@ -255,11 +306,18 @@ async def check(cfg: dict[str, Any], *, timeout: float = 15.0) -> None:
 
 
 async def _transaction(
-    smtp: aiosmtplib.SMTP, cfg: dict[str, Any], sender: str, recipients: list[str], message: bytes
+    smtp: aiosmtplib.SMTP,
+    cfg: dict[str, Any],
+    sender: str,
+    recipients: list[str],
+    message: bytes,
+    *,
+    fresh: bool = True,
 ) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
-    await _connect(smtp)
-    await _authenticate(smtp, cfg.get("auth") or {})
-    await _greet(smtp)
+    if fresh:  # else a pooled session, connected and logged in with these settings
+        await _connect(smtp)
+        await _authenticate(smtp, cfg.get("auth") or {})
+        await _greet(smtp)
     options = []
     if not (sender.isascii() and all(r.isascii() for r in recipients)):
         options.append("SMTPUTF8")  # aiosmtplib raises SMTPNotSupported if the server lacks it

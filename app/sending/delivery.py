@@ -106,6 +106,7 @@ async def run(ctx: Context, queue_id: str, claim: str) -> str:
                 timeout=ctx.settings.smtp_timeout,
                 accepted=accepted,
                 wire=wire,
+                pool=ctx.smtp,
             )
             try:
                 with metrics.timed(metrics.SMTP_SEND_SECONDS):

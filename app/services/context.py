@@ -14,6 +14,7 @@ from app.db import Database
 from app.mail.imap import open_session
 from app.mail.pool import CommandPool
 from app.mail.session import SessionFactory
+from app.mail.smtp_pool import SmtpPool
 from app.models import Account, Mailbox
 from app.services.cache import PageCache, SourceCache, TTLCache
 from app.services.principal import Principal
@@ -30,6 +31,8 @@ class Context:
     #: a test can hand both an in-memory server (app.mail.memory) instead of IMAP.
     sessions: SessionFactory = open_session
     imap: CommandPool = field(init=False)
+    #: Logged-in SMTP sessions kept between queued messages (see app.mail.smtp_pool).
+    smtp: SmtpPool = field(default_factory=SmtpPool)
     # Hot-path caches; see app.services.cache for the consistency they promise.
     principals: TTLCache[str, Principal | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
     accounts: TTLCache[str, Account | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
@@ -75,4 +78,5 @@ class Context:
         if self._http is not None:
             await self._http.close()
         await self.imap.close()
+        await self.smtp.close()
         await self.db.dispose()
