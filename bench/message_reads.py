@@ -1,10 +1,11 @@
-"""Reading single messages: GET …/message/{id} for random messages of a 500-message INBOX.
+"""Reading a 500-message INBOX: list pages and single messages (GET …/message/{id}).
 
 Run: .venv/bin/python -m bench.message_reads [--messages 500] [--wrk-seconds 10] [--runs 2]
 Needs Dovecot and wrk. `mailgate serve` is started as `make run` starts it (default settings and
 log level, SQLite, in-process broker). Each run first reads every message once in random order
 (what a client opening mail sees: every read a download), then hammers random messages with 20
-connections (repeat reads, which the raw-message cache serves).
+connections (repeat reads, which the raw-message cache serves). Listing: random pages of 20,
+one request at a time (p50) and with 20 connections (req/s, p99).
 """
 
 from __future__ import annotations
@@ -38,6 +39,33 @@ def all_ids(server: Server) -> list[str]:
         if page + 1 >= found["pages"]:
             return ids
         page += 1
+
+
+RANDOM_PAGES = """
+request = function()
+  return wrk.format("GET", "/v1/account/bench/messages?pageSize=20&page=" .. math.random(0, {last}))
+end
+"""
+
+
+def list_one_at_a_time(server: Server, pages: int, requests: int = 300) -> dict[str, str]:
+    took: list[float] = []
+    with httpx2.Client(base_url=server.base, headers=server.headers, timeout=30) as client:
+        for _ in range(requests):
+            t = time.monotonic()
+            client.get("/v1/account/bench/messages", params={"pageSize": 20, "page": random.randrange(pages)})
+            took.append(time.monotonic() - t)
+    return {"list, random page, one at a time p50": f"{percentile(took, 50) * 1000:.1f}ms"}
+
+
+def wrk(server: Server, args: argparse.Namespace, script_text: str, label: str) -> dict[str, str]:
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(script_text)
+    auth = f"Authorization: Bearer {server.token}"
+    command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.wrk_seconds}s", "--latency",
+               "-H", auth, "-s", str(script), server.base]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return wrk_figures(out, label)
 
 
 def first_reads(server: Server, ids: list[str]) -> dict[str, str]:
@@ -74,14 +102,15 @@ def main() -> None:
                 while get(server, "/v1/account/bench")["state"] != "connected":
                     time.sleep(0.1)
                 ids = all_ids(server)
-                figures = first_reads(server, ids)
-                script = Path(tempfile.mkstemp(suffix=".lua")[1])
-                script.write_text(RANDOM_MESSAGES.format(ids=", ".join(f'"{i}"' for i in ids)))
-                auth = f"Authorization: Bearer {server.token}"
-                command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.wrk_seconds}s", "--latency",
-                           "-H", auth, "-s", str(script), server.base]  # fmt: skip
-                out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-                figures |= wrk_figures(out, f"random message, {args.connections} connections")
+                pages = -(-len(ids) // 20)
+                figures = list_one_at_a_time(server, pages)
+                random_pages = RANDOM_PAGES.replace("{last}", str(pages - 1))
+                label = f"list, random page, {args.connections} connections"
+                figures |= wrk(server, args, random_pages, label)
+                figures |= first_reads(server, ids)
+                random_messages = RANDOM_MESSAGES.format(ids=", ".join(f'"{i}"' for i in ids))
+                label = f"random message, {args.connections} connections"
+                figures |= wrk(server, args, random_messages, label)
                 figures["messages"] = str(len(ids))
                 report(f"message reads, run {run}", figures)
 
