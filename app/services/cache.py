@@ -97,7 +97,35 @@ class PageCache:
             self._pages.drop_where(mailbox_id)
 
 
-class SourceCache:
+class SizedLRU(Generic[V]):
+    """Values by key up to a total size (each value's size given when it is put), least
+    recently used dropped first; a value bigger than ``max_item`` is not kept. For contents that
+    never change under their key, so that no entry can go stale."""
+
+    def __init__(self, max_bytes: int, max_item: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_item = max_item
+        self._data: OrderedDict[Hashable, tuple[int, V]] = OrderedDict()
+        self._size = 0
+
+    def get(self, key: Hashable) -> V | None:
+        found = self._data.get(key)
+        if found is None:
+            return None
+        self._data.move_to_end(key)
+        return found[1]
+
+    def put(self, key: Hashable, value: V, size: int) -> None:
+        if size > self.max_item or key in self._data:
+            return
+        self._data[key] = (size, value)
+        self._size += size
+        while self._size > self.max_bytes and self._data:
+            _, (dropped, _value) = self._data.popitem(last=False)
+            self._size -= dropped
+
+
+class SourceCache(SizedLRU[bytes]):
     """Raw messages by account, folder, UIDVALIDITY and UID, least recently used dropped first.
 
     IMAP never changes the content behind one UID of one UIDVALIDITY (RFC 3501 §2.3.1.1), so an
@@ -105,25 +133,10 @@ class SourceCache:
     the message sync just indexed, costs one download instead of one each."""
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024, max_item: int = 4 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self.max_item = max_item
-        self._data: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._size = 0
+        super().__init__(max_bytes, max_item)
         #: Accounts known to have (True) or lack (False) Gmail labels; a read needing labels is
         #: served from here only where there are none to read.
         self.labels: dict[str, bool] = {}
 
-    def get(self, key: Hashable) -> bytes | None:
-        raw = self._data.get(key)
-        if raw is not None:
-            self._data.move_to_end(key)
-        return raw
-
-    def put(self, key: Hashable, raw: bytes) -> None:
-        if len(raw) > self.max_item or key in self._data:
-            return
-        self._data[key] = raw
-        self._size += len(raw)
-        while self._size > self.max_bytes and self._data:
-            _, dropped = self._data.popitem(last=False)
-            self._size -= len(dropped)
+    def put(self, key: Hashable, value: bytes, size: int | None = None) -> None:
+        super().put(key, value, len(value) if size is None else size)

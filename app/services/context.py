@@ -12,11 +12,12 @@ from app.config import Settings
 from app.crypto import Cipher, load_secret
 from app.db import Database
 from app.mail.imap import open_session
+from app.mail.mime import ParsedMessage
 from app.mail.pool import CommandPool
 from app.mail.session import SessionFactory
 from app.mail.smtp_pool import SmtpPool
 from app.models import Account, Mailbox
-from app.services.cache import PageCache, SourceCache, TTLCache
+from app.services.cache import PageCache, SizedLRU, SourceCache, TTLCache
 from app.services.principal import Principal
 
 SYNC_SLOTS = 16
@@ -39,6 +40,9 @@ class Context:
     mailboxes: TTLCache[tuple[str, str], Mailbox | None] = field(default_factory=lambda: TTLCache(ttl=1.0))
     pages: PageCache = field(default_factory=PageCache)
     sources: SourceCache = field(default_factory=SourceCache)
+    #: Parsed messages under the same keys as ``sources`` (their size counted as the source's):
+    #: a message read again is not parsed again.
+    parsed: SizedLRU[ParsedMessage] = field(default_factory=lambda: SizedLRU(32 << 20, 4 << 20))
     webhook_settings: TTLCache[str, Any] = field(default_factory=lambda: TTLCache(ttl=1.0))
     #: Set when a webhook attempt finished, so the dispatcher can send that lane's next event.
     webhook_wake: asyncio.Event = field(default_factory=asyncio.Event)

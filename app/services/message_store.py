@@ -104,6 +104,22 @@ async def require(ctx: Context, conn: MailSession, loc: Located) -> None:
         raise MessageNotFound(GONE)
 
 
+def source_key(loc: Located) -> tuple[object, ...]:
+    """What a message's content is cached under: it never changes for one UID of one UIDVALIDITY
+    of one folder of one account (a re-created account starts afresh)."""
+    return (loc.account.id, loc.account.created, loc.box.path, loc.box.uid_validity, loc.row.uid)
+
+
+def parsed(ctx: Context, loc: Located, raw: bytes) -> mime.ParsedMessage:
+    """``raw`` parsed, once per message while it stays in the cache."""
+    key = source_key(loc)
+    found = ctx.parsed.get(key)
+    if found is None:
+        found = mime.parse(raw)
+        ctx.parsed.put(key, found, len(raw))
+    return found
+
+
 async def source(ctx: Context, loc: Located) -> bytes:
     return (await source_and_labels(ctx, loc, labels=False))[0]
 
@@ -112,7 +128,7 @@ async def source_and_labels(
     ctx: Context, loc: Located, *, labels: bool = True
 ) -> tuple[bytes, list[str] | None]:
     """The raw source and, on servers that have them, the Gmail labels (None elsewhere)."""
-    key = (loc.account.id, loc.account.created, loc.box.path, loc.box.uid_validity, loc.row.uid)
+    key = source_key(loc)
     cached = ctx.sources.get(key)
     if cached is not None and not (labels and ctx.sources.labels.get(loc.account.id, True)):
         return cached, None

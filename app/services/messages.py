@@ -257,7 +257,7 @@ async def get_message(
 ) -> MessageDetails:
     loc = await store.locate(ctx, principal, account_id, message_id)
     raw, labels = await store.source_and_labels(ctx, loc)
-    parsed = mime.parse(raw)
+    parsed = store.parsed(ctx, loc, raw)
     if q.markAsSeen and loc.row.seen is False:
         await update_message(ctx, principal, account_id, message_id, FlagChanges(add=["\\Seen"]))
         loc = await store.locate_key(ctx, loc.account, ids.parse_message_id(message_id))
@@ -306,7 +306,7 @@ async def get_text(
         raise MessageNotFound("Text was not found") from None
     loc = await store.locate_key(ctx, account, key)
     raw = await store.source(ctx, loc)
-    plain, html, more = _text(raw, mime.parse(raw), text_type, limit, web_safe)
+    plain, html, more = _text(raw, store.parsed(ctx, loc, raw), text_type, limit, web_safe)
     return TextContent(
         plain=plain, html=html, hasMore=more, webSafe=True if web_safe and html is not None else None
     )
