@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 import pytest
 
@@ -13,6 +14,15 @@ from app.runtime.loop import Loop, Signal
 
 PATIENCE = 10.0  # generous: the machine may be busy; a pass that never comes fails the test
 EARLY = 1e-3  # how early the event loop may fire a timer (its clock resolution, rounded up)
+
+
+@contextlib.asynccontextmanager
+async def running(loop: Loop) -> AsyncIterator[Loop]:
+    await loop.start()
+    try:
+        yield loop
+    finally:
+        await loop.stop()
 
 
 class Recorder(Loop):
@@ -59,50 +69,38 @@ class Recorder(Loop):
 
 async def test_start_runs_setup_and_a_first_pass_then_waits() -> None:
     loop = Recorder()
-    await loop.start()
-    try:
+    async with running(loop):
         assert loop.set_up and loop.running
         await loop.reach(1)
         assert loop.passes == 1  # idle is an hour: nothing else runs it
-    finally:
-        await loop.stop()
     assert loop.torn_down and not loop.running
 
 
 async def test_wake_runs_another_pass() -> None:
     loop = Recorder()
-    await loop.start()
-    try:
+    async with running(loop):
         await loop.reach(1)
         loop.wake()
         await loop.reach(2)
-    finally:
-        await loop.stop()
 
 
 async def test_an_event_or_a_signal_wakes_it() -> None:
     event, signal = asyncio.Event(), EventSignal()
     loop = Recorder(wakes=[event], signals=[signal])
-    await loop.start()
-    try:
+    async with running(loop):
         await loop.reach(1)
         event.set()
         await loop.reach(2)
         signal.fire()
         await loop.reach(3)
-    finally:
-        await loop.stop()
 
 
 async def test_a_wake_during_a_pass_is_not_slept_through() -> None:
     event = asyncio.Event()
     loop = Recorder(wakes=[event])
     loop.during_pass = event  # set while the first pass runs, after the loop cleared it
-    await loop.start()
-    try:
+    async with running(loop):
         await loop.reach(2)
-    finally:
-        await loop.stop()
 
 
 async def test_a_signal_fired_during_a_pass_is_not_slept_through() -> None:
@@ -115,60 +113,45 @@ async def test_a_signal_fired_during_a_pass_is_not_slept_through() -> None:
             return await super().run_pass()
 
     loop = Firing(signals=[signal])
-    await loop.start()
-    try:
+    async with running(loop):
         await loop.reach(2)
-    finally:
-        await loop.stop()
 
 
 async def test_a_pass_asks_when_to_run_again() -> None:
     loop = Recorder()
     loop.asked = 0.05
-    await loop.start()
-    try:
+    async with running(loop):
         await loop.reach(3)
         assert all(b - a >= 0.05 - EARLY for a, b in zip(loop.times, loop.times[1:], strict=False))
-    finally:
-        await loop.stop()
 
 
 async def test_wake_at_runs_a_pass_at_that_time_and_not_before() -> None:
     loop = Recorder()
-    await loop.start()
-    try:
+    async with running(loop):
         await loop.reach(1)
         when = asyncio.get_running_loop().time() + 0.1
         loop.wake_at(when)
         await loop.reach(2)
         assert loop.times[1] >= when - EARLY
-    finally:
-        await loop.stop()
 
 
 async def test_settle_keeps_passes_apart() -> None:
     loop = Recorder(settle=0.05)
-    await loop.start()
-    try:
+    async with running(loop):
         for n in range(2, 5):
             loop.wake()
             await loop.reach(n)
         assert all(b - a >= 0.05 - EARLY for a, b in zip(loop.times, loop.times[1:], strict=False))
-    finally:
-        await loop.stop()
 
 
 async def test_a_failing_pass_is_logged_and_the_loop_goes_on(caplog: pytest.LogCaptureFixture) -> None:
     loop = Recorder()
     loop.failures = 1
     with caplog.at_level(logging.ERROR, logger="app.runtime.loop"):
-        await loop.start()
-        try:
+        async with running(loop):
             await loop.reach(1)
             loop.wake()
             await loop.reach(2)
-        finally:
-            await loop.stop()
     assert any("recorder pass failed" in r.getMessage() and r.exc_info for r in caplog.records)
 
 

@@ -40,19 +40,27 @@ def _codes(lines: Iterable[Line] | Line) -> Iterator[tuple[str, str]]:
                 yield code
 
 
-def _expand_ordered(text: str, limit: int = 10_000_000) -> list[int]:
-    """Sequence set in the order sent, each range ascending (COPYUID pairs source and destination)."""
-    out: list[int] = []
+def _ranges(text: str, limit: int) -> list[tuple[int, int]]:
+    """The ranges of a sequence set in the order sent, each ascending; ImapParseError when they
+    hold more than ``limit`` numbers (a hostile server could send ``1:4294967295``)."""
+    ranges: list[tuple[int, int]] = []
+    total = 0
     for piece in text.split(","):
         lo_s, sep, hi_s = piece.partition(":")
         lo = _set_number(lo_s)
         hi = _set_number(hi_s) if sep else lo
         if lo > hi:
             lo, hi = hi, lo
-        if len(out) + hi - lo + 1 > limit:
+        total += hi - lo + 1
+        if total > limit:
             raise ImapParseError(f"sequence set {text[:60]!r} is larger than {limit}")
-        out.extend(range(lo, hi + 1))
-    return out
+        ranges.append((lo, hi))
+    return ranges
+
+
+def _expand_ordered(text: str, limit: int = 10_000_000) -> list[int]:
+    """Sequence set in the order sent, each range ascending (COPYUID pairs source and destination)."""
+    return [n for lo, hi in _ranges(text, limit) for n in range(lo, hi + 1)]
 
 
 @guard
@@ -103,18 +111,7 @@ def expand_uid_set(text: str | bytes | int, *, limit: int = 10_000_000) -> list[
     text = text.strip()
     if not text:
         return []
-    ranges: list[tuple[int, int]] = []
-    total = 0
-    for piece in text.split(","):
-        lo_s, sep, hi_s = piece.partition(":")
-        lo = _set_number(lo_s)
-        hi = _set_number(hi_s) if sep else lo
-        if lo > hi:
-            lo, hi = hi, lo
-        total += hi - lo + 1
-        if total > limit:
-            raise ImapParseError(f"sequence set {text[:60]!r} is larger than {limit}")
-        ranges.append((lo, hi))
+    ranges = _ranges(text, limit)
     if len(ranges) == 1:
         return list(range(ranges[0][0], ranges[0][1] + 1))
     ranges.sort()
