@@ -21,6 +21,7 @@ from app.services.cache import PageCache, SizedLRU, SourceCache, TTLCache
 from app.services.principal import Principal
 
 SYNC_SLOTS = 16
+LOGINS_PER_SERVER = 32
 
 
 @dataclass
@@ -52,6 +53,10 @@ class Context:
     #: thousand accounts starting at once would otherwise all wait on the database together and
     #: time out on its connection pool; in turns each is done sooner.
     sync_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SYNC_SLOTS))
+    #: Logins in flight per mail server (host, port) from this process's sync. A server takes
+    #: only so many at once (Dovecot: a login process each; Gmail and Outlook throttle), and a
+    #: thousand at once would see the slowest time out and retry after a backoff.
+    login_slots: dict[tuple[str, int], asyncio.Semaphore] = field(default_factory=dict)
     _http: aiohttp.ClientSession | None = None
 
     def __post_init__(self) -> None:
@@ -72,6 +77,11 @@ class Context:
             db=Database(settings.database_url),
             cipher=Cipher(load_secret(settings)),
         )
+
+    def login_slot(self, settings: dict[str, Any]) -> asyncio.Semaphore:
+        """The turn to wait for before logging in to the server ``settings`` name."""
+        server = (str(settings.get("host") or "").lower(), int(settings.get("port") or 0))
+        return self.login_slots.setdefault(server, asyncio.Semaphore(LOGINS_PER_SERVER))
 
     def index_changed(self, account: str, mailbox_id: int | None) -> None:
         """The index of a folder changed in this process: forget what was rendered from it."""

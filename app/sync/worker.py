@@ -158,7 +158,8 @@ class AccountWorker:
             cfg, timeout=self.ctx.settings.imap_timeout, name=f"{self.account}/{name}", wire=wire
         )
         self._connections.append(conn)
-        await conn.open()
+        async with self.ctx.login_slot(cfg):
+            await conn.open()
         return conn
 
     async def _session(self, account: Account) -> None:
