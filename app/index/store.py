@@ -23,6 +23,7 @@ from app.models.base import utcnow
 from app.schemas.message_entries import message_entry
 
 CHUNK = 500
+MAILBOX_COLUMNS = tuple(Mailbox.__table__.columns)  # type: ignore[attr-defined]
 
 
 def _insert(dialect: str) -> Any:
@@ -249,12 +250,16 @@ class Index:
 
         One statement (counts as subqueries, the row back through RETURNING): a folder's first
         pass calls this a few times, and on SQLite each statement is a round trip made while
-        holding the process's write turn, which every other account's sync is waiting for."""
+        holding the process's write turn, which every other account's sync is waiting for.
+        ``box`` itself is brought up to date with the stored row and returned: building a new
+        ORM object per call cost more than the statement."""
         async with self.db.writer() as s:
-            row: Mailbox = (await s.execute(_saving(box, values).returning(Mailbox))).scalar_one()
+            row = (await s.execute(_saving(box, values).returning(*MAILBOX_COLUMNS))).one()
             await s.commit()
-        self._changed(row)
-        return row
+        for name, value in row._mapping.items():
+            setattr(box, name, value)
+        self._changed(box)
+        return box
 
 
 def _saving(box: Mailbox, values: Mapping[str, Any]) -> Any:

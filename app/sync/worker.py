@@ -174,8 +174,10 @@ class AccountWorker:
         notify_from = account.notify_from
         # INBOX first, so the folder people look at is ready first.
         async with self.ctx.sync_slots:
-            for box in sorted(boxes, key=lambda b: b.path != "INBOX"):
+            boxes = [
                 await sync_folder(watcher, self.index, box, notify_from)
+                for box in sorted(boxes, key=lambda b: b.path != "INBOX")
+            ]
         await self._set_state(S.connected, initialized=first_time)
         self.backoff.reset()
         # Real time for every folder: NOTIFY reports changes elsewhere while INBOX is IDLE. Without
@@ -217,17 +219,15 @@ class AccountWorker:
         self, conn: MailSession, box: Mailbox | None, wake: asyncio.Event, notify_from: datetime
     ) -> None:
         """Keep one folder selected and IDLE on it: its changes are seen as the server pushes them."""
-        if box is None:
-            await asyncio.Event().wait()
-            return
+        current = box  # as the session's first pass left it moments ago
         while True:
-            current = await self.index.mailbox(box.id) if box.id is not None else None
             if current is None:  # the folder vanished from the index: the LIST poll will notice
                 await asyncio.Event().wait()
                 return
             box = await sync_folder(conn, self.index, current, notify_from)  # leaves it selected
             await conn.watch(wake, WATCH_RESTART)
             wake.clear()
+            current = await self.index.mailbox(box.id) if box.id is not None else None
 
     async def _poll_folders(
         self,
