@@ -195,13 +195,13 @@ export type AccountUpdated = {
 
 export type Address = {
   __typename?: 'Address';
-  name?: Maybe<Scalars['String']['output']>;
   address: Scalars['String']['output'];
+  name?: Maybe<Scalars['String']['output']>;
 };
 
 export type AddressInput = {
-  name?: InputMaybe<Scalars['String']['input']>;
   address?: InputMaybe<Scalars['String']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type Attachment = {
@@ -547,7 +547,6 @@ export type Message = {
   id: Scalars['String']['output'];
   uid: Scalars['Int']['output'];
   path: Scalars['String']['output'];
-  specialUse?: Maybe<Scalars['String']['output']>;
   emailId?: Maybe<Scalars['String']['output']>;
   threadId?: Maybe<Scalars['String']['output']>;
   date?: Maybe<Scalars['String']['output']>;
@@ -567,10 +566,11 @@ export type Message = {
   messageId?: Maybe<Scalars['String']['output']>;
   inReplyTo?: Maybe<Scalars['String']['output']>;
   attachments: Array<Attachment>;
-  text?: Maybe<TextInfo>;
   preview?: Maybe<Scalars['String']['output']>;
+  specialUse?: Maybe<Scalars['String']['output']>;
   /** The special folder the message belongs to (\Inbox, \Sent, \Drafts, \Trash, \Junk): its folder's use; in message details from an all-mail folder, what its Gmail labels say */
   messageSpecialUse?: Maybe<Scalars['String']['output']>;
+  text?: Maybe<TextInfo>;
   /** Gmail labels (X-GM-LABELS), in message details only; absent on other servers */
   labels?: Maybe<Array<Scalars['String']['output']>>;
   /** An automatic answer (Auto-Submitted, X-Autoreply, Precedence: auto_reply); in message details only, absent in listings */
@@ -598,7 +598,6 @@ export type MessageDetails = {
   id: Scalars['String']['output'];
   uid: Scalars['Int']['output'];
   path: Scalars['String']['output'];
-  specialUse?: Maybe<Scalars['String']['output']>;
   emailId?: Maybe<Scalars['String']['output']>;
   threadId?: Maybe<Scalars['String']['output']>;
   date?: Maybe<Scalars['String']['output']>;
@@ -618,10 +617,11 @@ export type MessageDetails = {
   messageId?: Maybe<Scalars['String']['output']>;
   inReplyTo?: Maybe<Scalars['String']['output']>;
   attachments: Array<Attachment>;
-  text?: Maybe<MessageText>;
   preview?: Maybe<Scalars['String']['output']>;
+  specialUse?: Maybe<Scalars['String']['output']>;
   /** The special folder the message belongs to (\Inbox, \Sent, \Drafts, \Trash, \Junk): its folder's use; in message details from an all-mail folder, what its Gmail labels say */
   messageSpecialUse?: Maybe<Scalars['String']['output']>;
+  text?: Maybe<MessageText>;
   /** Gmail labels (X-GM-LABELS), in message details only; absent on other servers */
   labels?: Maybe<Array<Scalars['String']['output']>>;
   /** An automatic answer (Auto-Submitted, X-Autoreply, Precedence: auto_reply); in message details only, absent in listings */

@@ -2214,13 +2214,13 @@ export interface components {
         };
         /** AddressOut */
         AddressOut: {
+            /** Address */
+            address: string;
             /**
              * Name
              * @default null
              */
             name: string | null;
-            /** Address */
-            address: string;
         };
         /**
          * AttachmentIn
@@ -3609,11 +3609,6 @@ export interface components {
             uid: number;
             /** Path */
             path: string;
-            /**
-             * Specialuse
-             * @default null
-             */
-            specialUse: string | null;
             /** Emailid */
             emailId: string | null;
             /** Threadid */
@@ -3651,16 +3646,21 @@ export interface components {
             inReplyTo: string | null;
             /** Attachments */
             attachments: components["schemas"]["AttachmentOut"][];
-            /** @default null */
-            text: components["schemas"]["MessageText"] | null;
             /** Preview */
             preview: string | null;
+            /**
+             * Specialuse
+             * @default null
+             */
+            specialUse: string | null;
             /**
              * Messagespecialuse
              * @description The special folder the message belongs to (\Inbox, \Sent, \Drafts, \Trash, \Junk): its folder's use; in message details from an all-mail folder, what its Gmail labels say
              * @default null
              */
             messageSpecialUse: string | null;
+            /** @default null */
+            text: components["schemas"]["MessageText"] | null;
             /**
              * Labels
              * @description Gmail labels (X-GM-LABELS), in message details only; absent on other servers
@@ -3716,11 +3716,6 @@ export interface components {
             uid: number;
             /** Path */
             path: string;
-            /**
-             * Specialuse
-             * @default null
-             */
-            specialUse: string | null;
             /** Emailid */
             emailId: string | null;
             /** Threadid */
@@ -3758,16 +3753,21 @@ export interface components {
             inReplyTo: string | null;
             /** Attachments */
             attachments: components["schemas"]["AttachmentOut"][];
-            /** @default null */
-            text: components["schemas"]["TextInfo"] | null;
             /** Preview */
             preview: string | null;
+            /**
+             * Specialuse
+             * @default null
+             */
+            specialUse: string | null;
             /**
              * Messagespecialuse
              * @description The special folder the message belongs to (\Inbox, \Sent, \Drafts, \Trash, \Junk): its folder's use; in message details from an all-mail folder, what its Gmail labels say
              * @default null
              */
             messageSpecialUse: string | null;
+            /** @default null */
+            text: components["schemas"]["TextInfo"] | null;
             /**
              * Labels
              * @description Gmail labels (X-GM-LABELS), in message details only; absent on other servers
