@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from app.events import EVENT_TYPES
@@ -50,6 +51,19 @@ class WebhookSettings:
 
     def wants(self, event_type: str) -> bool:
         return self.events is None or event_type in self.events
+
+
+def store_cursor(dialect: str, value: int, *, replace: bool) -> Any:
+    """INSERT of the webhook cursor that cannot collide: the settings write and a dispatcher
+    (perhaps in another process) may both find it missing and store it at the same moment.
+    ``replace``: a value already there is overwritten (the dispatcher's, which has just handed
+    out everything up to ``value``); else it is kept (enabling webhooks again changes nothing)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Setting).values(key=CURSOR, value=value)
+    if replace:
+        newest = {"value": statement.excluded.value}
+        return statement.on_conflict_do_update(index_elements=["key"], set_=newest)
+    return statement.on_conflict_do_nothing(index_elements=["key"])
 
 
 async def current_event_id(session: Any) -> int:
@@ -188,7 +202,8 @@ async def update_settings(ctx: Context, principal: Principal, data: SettingsUpda
         if values.get("webhooksEnabled") and await s.get(Setting, CURSOR) is None:
             # Deliveries start with the events that follow this change, not with old history.
             latest = (await s.exec(select(func.max(col(Event.id))))).one()
-            s.add(Setting(key=CURSOR, value=int(latest or 0)))
+            dialect = ctx.db.engine.dialect.name
+            await s.exec(store_cursor(dialect, int(latest or 0), replace=False))
         if values.get("webhooks"):
             # Setting a URL again is how an operator re-enables one that answered 410 Gone.
             row = await s.get(Setting, DISABLED_URLS)

@@ -20,7 +20,7 @@ from app.models.base import utcnow
 from app.services import leases
 from app.services import settings as settings_service
 from app.services.context import Context
-from app.services.settings import CURSOR, current_event_id
+from app.services.settings import CURSOR, current_event_id, store_cursor
 from app.webhooks import sender
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,8 @@ class Dispatcher(leases.Singleton):
                         await s.execute(insert(WebhookDelivery), values)
                         created += len(values)
                 if cursor_row is None:
-                    s.add(Setting(key=CURSOR, value=last))
+                    dialect = self.ctx.db.engine.dialect.name
+                    await s.execute(store_cursor(dialect, int(last or 0), replace=True))
                 else:
                     cursor_row.value = last
                 await s.commit()
