@@ -108,7 +108,10 @@ class Index:
                 box.subscribed = bool(getattr(entry, "subscribed", True))
             for path, box in existing.items():
                 if path not in entries:
-                    await s.delete(box)
+                    # By id, not through the ORM: the API may have deleted the row a moment ago,
+                    # and then there is simply nothing left to delete.
+                    s.expunge(box)
+                    await s.execute(delete(Mailbox).where(col(Mailbox.id) == box.id))
                     events.record(s, "mailboxDeleted", self.account, {"path": path}, path=path)
             kept = [box for path, box in existing.items() if path in entries]
             added = [box for box in s.new if isinstance(box, Mailbox)]
