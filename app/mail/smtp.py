@@ -18,7 +18,7 @@ from typing import Any
 import aiosmtplib
 
 from app.mail import dsn, sasl, tls
-from app.mail.smtp_pool import SmtpPool, key_of
+from app.mail.smtp_pool import SmtpPool, Turn
 from app.mail.smtplog import LoggedSMTP
 from app.mail.wirelog import Sink
 
@@ -228,14 +228,10 @@ async def send(
     addresses = unique(recipients)
     if not addresses:
         raise SmtpFailure("No recipients defined", "EENVELOPE", permanent=True)
-    key = key_of(cfg) if pool is not None and wire is None else None
-    if pool is None or key is None:
-        return await _send(cfg, sender, addresses, message, timeout, accepted, wire, None, None)
-    ticket = pool.begin(key)
-    try:
-        return await _send(cfg, sender, addresses, message, timeout, accepted, None, pool, (key, ticket))
-    finally:
-        pool.end(key)
+    if pool is None or wire is not None:
+        return await _send(cfg, sender, addresses, message, timeout, accepted, wire, None)
+    with pool.turn(cfg) as turn:
+        return await _send(cfg, sender, addresses, message, timeout, accepted, None, turn)
 
 
 async def _send(
@@ -246,10 +242,9 @@ async def _send(
     timeout: float,
     accepted: Accepted | None,
     wire: Sink | None,
-    pool: SmtpPool | None,
-    held: tuple[str, int] | None,
+    turn: Turn | None,
 ) -> SmtpResult:
-    smtp = await _reused(pool, held[0]) if pool is not None and held is not None else None
+    smtp = await _reused(turn) if turn is not None else None
     fresh = smtp is None
     if smtp is None:
         smtp = await client(cfg, timeout, wire)
@@ -267,10 +262,8 @@ async def _send(
         )
         if accepted is not None:
             await accepted(result)
-        if pool is not None and held is not None and smtp.is_connected and pool.wanted(*held):
-            pool.give(held[0], smtp)
-            keep = True
-        else:
+        keep = turn is not None and turn.keep(smtp)
+        if not keep:
             await _quit(smtp)
     finally:
         if not keep:
@@ -278,12 +271,9 @@ async def _send(
     return result
 
 
-async def _reused(pool: SmtpPool | None, key: str | None) -> aiosmtplib.SMTP | None:
+async def _reused(turn: Turn) -> aiosmtplib.SMTP | None:
     """A pooled session that answers RSET (so it is alive and has no transaction open)."""
-    while pool is not None and key is not None:
-        smtp = pool.take(key)
-        if smtp is None:
-            return None
+    while (smtp := turn.take()) is not None:
         try:
             await smtp.rset()
             return smtp

@@ -19,6 +19,8 @@ import hashlib
 import json
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiosmtplib
@@ -28,6 +30,25 @@ PER_KEY = 4
 #: Servers drop idle clients after a few minutes (RFC 5321 §4.5.3.2.7 suggests 5); leave well before.
 IDLE_SECONDS = 30.0
 QUIT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One message's use of the pool: a session to start from, and whether to keep its own."""
+
+    pool: SmtpPool
+    key: str
+    ticket: int
+
+    def take(self) -> aiosmtplib.SMTP | None:
+        return self.pool.take(self.key)
+
+    def keep(self, smtp: aiosmtplib.SMTP) -> bool:
+        """Hand ``smtp`` back if another message for the same key wants it; False: QUIT it."""
+        if not (smtp.is_connected and self.pool.wanted(self.key, self.ticket)):
+            return False
+        self.pool.give(self.key, smtp)
+        return True
 
 
 def key_of(cfg: dict[str, Any]) -> str:
@@ -50,6 +71,16 @@ class SmtpPool:
         self._begun[key] += 1
         self._busy[key] += 1
         return self._begun[key]
+
+    @contextlib.contextmanager
+    def turn(self, cfg: dict[str, Any]) -> Iterator[Turn]:
+        """The pool's part in sending one message with the session settings ``cfg``."""
+        key = key_of(cfg)
+        ticket = self.begin(key)
+        try:
+            yield Turn(self, key, ticket)
+        finally:
+            self.end(key)
 
     def end(self, key: str) -> None:
         self._busy[key] -= 1
