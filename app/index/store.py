@@ -7,15 +7,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app import events, tasking
 from app.db import Database
 from app.index.entries import flag_columns, row_from_fetch, without_session_flags
-from app.mail import specialuse
+from app.mail import ids, specialuse
 from app.mail.imapparse import ListEntry
 from app.mail.types import FetchedMessage
 from app.models import Mailbox, Message
@@ -180,12 +181,13 @@ class Index:
                     if row["uid"] in added and fresh:
                         entry = message_entry(row, box.path, box.special_use, box.uid_validity)
                         events.record(s, "messageNew", self.account, entry, path=box.path)
+            stored = None
             if added:  # a folder's first UIDVALIDITY and size may be stored here, with its first messages
                 first_pass = {"uid_validity": box.uid_validity, "server_messages": box.server_messages}
-                await s.execute(_saving(box, first_pass))
+                stored = await _save(s, box, first_pass if not box.initialized else {})
             await s.commit()
-        if added:
-            self._changed(box)
+        if stored is not None:
+            self._stored(box, stored)
         return len(added)
 
     @tasking.completes
@@ -243,8 +245,9 @@ class Index:
                     events.record(
                         s, "messageDeleted", self.account, _deleted_event(box, int(uid)), path=box.path
                     )
+            stored = await _save(s, box, {})  # the folder's counts stay exact for listings
             await s.commit()
-        await self.save_state(box)  # keep the folder's counts exact for listings
+        self._stored(box, stored)
         return removed
 
     @tasking.completes
@@ -257,25 +260,32 @@ class Index:
         ``box`` itself is brought up to date with the stored row and returned: building a new
         ORM object per call cost more than the statement."""
         async with self.db.writer() as s:
-            row = (await s.execute(_saving(box, values).returning(*MAILBOX_COLUMNS))).one()
+            stored = await _save(s, box, values)
             await s.commit()
-        for name, value in row._mapping.items():
-            setattr(box, name, value)
-        self._changed(box)
+        self._stored(box, stored)
         return box
 
+    def _stored(self, box: Mailbox, stored: Row[Any]) -> None:
+        """``box`` as the committed row has it; listings rendered from the folder are dropped."""
+        for name, value in stored._mapping.items():
+            setattr(box, name, value)
+        self._changed(box)
 
-def _saving(box: Mailbox, values: Mapping[str, Any]) -> Any:
-    """UPDATE of ``box`` with ``values``, its message counts taken from the index in the same
-    statement, so they can never disagree with the rows."""
+
+async def _save(s: AsyncSession, box: Mailbox, values: Mapping[str, Any]) -> Row[Any]:
+    """UPDATE of ``box`` with ``values`` in the caller's transaction, its message counts taken
+    from the index in the same statement, so they can never disagree with the rows; returns the
+    row as stored."""
     in_box = col(Message.mailbox_id) == box.id
     total = select(func.count()).where(in_box).scalar_subquery()
     unseen = select(func.count()).where(in_box, col(Message.seen).is_(False)).scalar_subquery()
-    return (
+    statement = (
         update(Mailbox)
         .where(col(Mailbox.id) == box.id)
         .values(**values, messages=total, unseen=unseen, last_sync=utcnow())
+        .returning(*MAILBOX_COLUMNS)
     )
+    return (await s.execute(statement)).one()
 
 
 def _mailbox_event(entry: ListEntry, special_use: str | None) -> dict[str, Any]:
@@ -284,8 +294,6 @@ def _mailbox_event(entry: ListEntry, special_use: str | None) -> dict[str, Any]:
 
 
 def _flag_event(box: Mailbox, uid: int, old: list[str], new: list[str]) -> dict[str, Any]:
-    from app.mail import ids
-
     assert box.id is not None and box.uid_validity is not None
     return {
         "id": ids.message_id(box.id, box.uid_validity, uid),
@@ -301,7 +309,5 @@ def _flag_event(box: Mailbox, uid: int, old: list[str], new: list[str]) -> dict[
 
 
 def _deleted_event(box: Mailbox, uid: int) -> dict[str, Any]:
-    from app.mail import ids
-
     assert box.id is not None and box.uid_validity is not None
     return {"id": ids.message_id(box.id, box.uid_validity, uid), "uid": uid}
