@@ -44,6 +44,9 @@ class Context:
     #: Parsed messages under the same keys as ``sources`` (their size counted as the source's):
     #: a message read again is not parsed again.
     parsed: SizedLRU[ParsedMessage] = field(default_factory=lambda: SizedLRU(32 << 20, 4 << 20))
+    #: Single sections read instead of the whole source (a message's header, its decoded body
+    #: texts), under the same keys plus what was read: see app.services.message_parts.
+    parts: SizedLRU[object] = field(default_factory=lambda: SizedLRU(16 << 20, 4 << 20))
     webhook_settings: TTLCache[str, Any] = field(default_factory=lambda: TTLCache(ttl=1.0))
     #: Set when a webhook attempt finished, so the dispatcher can send that lane's next event.
     webhook_wake: asyncio.Event = field(default_factory=asyncio.Event)

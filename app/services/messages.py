@@ -11,7 +11,7 @@ from typing import Any
 from pydantic_core import to_json
 from sqlalchemy import RowMapping, func, select
 
-from app.mail import content, ids, mime
+from app.mail import content, ids
 from app.models import Mailbox, Message
 from app.schemas.common import page_count
 from app.schemas.message_entries import EntryData, message_entries, message_entry
@@ -26,6 +26,7 @@ from app.schemas.messages import (
     TextContent,
 )
 from app.services import first_pass, folders, search
+from app.services import message_parts as parts
 from app.services import message_store as store
 from app.services.context import Context
 from app.services.errors import InvalidRequest
@@ -218,18 +219,22 @@ def _cut(text: str | None, limit: int) -> tuple[str | None, bool]:
     return data[:limit].decode("utf-8", "ignore"), True
 
 
-def _html(raw: bytes, html: str | None, web_safe: bool, embed: bool) -> str | None:
+def _html(view: parts.View, web_safe: bool, embed: bool) -> str | None:
     """Images inlined first, so the sanitiser sees (and vets) the data: URLs it would serve."""
+    html = view.html
     if html is None:
         return None
     if embed:
-        html = content.embed_images(html, mime.inline_images(raw))
+        html = content.embed_images(html, view.images)
     return content.web_safe_html(html) if web_safe else html
 
 
+def _kinds(text_type: str | None) -> tuple[str, ...]:
+    return {"plain": ("plain",), "html": ("html",), "*": parts.KINDS}.get(text_type or "", ())
+
+
 def _text(
-    raw: bytes,
-    parsed: mime.ParsedMessage,
+    view: parts.View,
     text_type: str,
     limit: int,
     web_safe: bool = False,
@@ -237,16 +242,16 @@ def _text(
 ) -> tuple[str | None, str | None, bool]:
     plain, html, more = None, None, False
     if text_type in ("plain", "*"):
-        plain, cut = _cut(parsed.text, limit)
+        plain, cut = _cut(view.text, limit)
         more |= cut
     if text_type in ("html", "*"):
-        html, cut = _cut(_html(raw, parsed.html, web_safe, embed), limit)
+        html, cut = _cut(_html(view, web_safe, embed), limit)
         more |= cut
     return plain, html, more
 
 
-def _address(parsed: mime.ParsedMessage) -> AddressOut | None:
-    for a in parsed.sender:
+def _address(view: parts.View) -> AddressOut | None:
+    for a in view.sender:
         if a.address:
             return AddressOut(name=a.name or None, address=a.address)
     return None
@@ -256,8 +261,8 @@ async def get_message(
     ctx: Context, principal: Principal, account_id: str, message_id: str, q: MessageGetQuery
 ) -> MessageDetails:
     loc = await store.locate(ctx, principal, account_id, message_id)
-    raw, labels = await store.source_and_labels(ctx, loc)
-    parsed = store.parsed(ctx, loc, raw)
+    embed = bool(q.embedAttachedImages)
+    view, labels = await parts.read(ctx, loc, _kinds(q.textType), embed=embed)
     if q.markAsSeen and loc.row.seen is False:
         await update_message(ctx, principal, account_id, message_id, FlagChanges(add=["\\Seen"]))
         loc = await store.locate_key(ctx, loc.account, ids.parse_message_id(message_id))
@@ -265,10 +270,10 @@ async def get_message(
     text = entry.get("text")
     details: dict[str, Any] = {
         **entry,
-        "sender": _address(parsed),
-        "headers": parsed.headers,
-        "references": parsed.references,
-        "isAutoReply": content.is_auto_reply(parsed.headers),
+        "sender": _address(view),
+        "headers": view.headers,
+        "references": view.references,
+        "isAutoReply": content.is_auto_reply(view.headers),
     }
     if labels is not None:
         details["labels"] = labels
@@ -276,9 +281,7 @@ async def get_message(
     if text is not None or q.textType:
         plain, html, more = (None, None, False)
         if q.textType:
-            plain, html, more = _text(
-                raw, parsed, q.textType, q.maxBytes, q.webSafeHtml, q.embedAttachedImages
-            )
+            plain, html, more = _text(view, q.textType, q.maxBytes, q.webSafeHtml, embed)
         details["text"] = MessageText(
             id=text["id"] if text else None,
             encodedSize=text["encodedSize"] if text else {},
@@ -305,8 +308,8 @@ async def get_text(
     except ids.BadId:
         raise MessageNotFound("Text was not found") from None
     loc = await store.locate_key(ctx, account, key)
-    raw = await store.source(ctx, loc)
-    plain, html, more = _text(raw, store.parsed(ctx, loc, raw), text_type, limit, web_safe)
+    view, _ = await parts.read(ctx, loc, _kinds(text_type), labels=False)
+    plain, html, more = _text(view, text_type, limit, web_safe)
     return TextContent(
         plain=plain, html=html, hasMore=more, webSafe=True if web_safe and html is not None else None
     )
@@ -320,7 +323,7 @@ async def get_attachment(
     ctx: Context, principal: Principal, account_id: str, attachment_id: str
 ) -> tuple[bytes, str, str | None]:
     account = await usable_account(ctx, principal, account_id)
-    return await store.attachment_part(ctx, account, attachment_id)
+    return await parts.attachment(ctx, account, attachment_id)
 
 
 # -- search -------------------------------------------------------------------------------------------

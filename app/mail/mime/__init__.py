@@ -11,6 +11,7 @@ message must not stop a sync. Charsets, transfer encodings and encoded words are
 from app.mail.encoding import decode_text, decode_transfer, decode_words
 from app.mail.mime.headers import parse_date
 from app.mail.mime.message import ParsedMessage, inline_images, parse, part_bytes
+from app.mail.mime.sections import is_multipart_header, part_info, section_content, section_text
 from app.mail.mime.summary import AttachmentInfo, Summary, TextParts, summarize
 from app.mail.mime.text import decode_flowed, html_to_text
 
@@ -25,8 +26,12 @@ __all__ = [
     "decode_words",
     "html_to_text",
     "inline_images",
+    "is_multipart_header",
     "parse",
     "parse_date",
     "part_bytes",
+    "part_info",
+    "section_content",
+    "section_text",
     "summarize",
 ]
