@@ -69,6 +69,10 @@ class _Turns:
         finally:
             self._pass()
 
+    @property
+    def waiting(self) -> int:
+        return sum(1 for queue in self._waiting for waiter in queue if not waiter.done())
+
     def _pass(self) -> None:
         for queue in self._waiting:
             while queue:
@@ -106,14 +110,21 @@ class Database:
         """A session for a short write transaction on a hot path. On SQLite these take turns in
         the process instead of in SQLite's busy handler, which is unfair under load: with dozens
         of writers polling for the lock, one could starve past the busy timeout. ``express``
-        writers go before every waiting one: for a record that must land before the process may
-        die (an SMTP server's acceptance of a message). Never nest."""
+        writers go before every waiting one: a request is waiting on them (a burst of
+        submissions is accepted at the pace of its own writes, not behind the deliveries it
+        started), or the record must land before the process may die (an SMTP server's
+        acceptance of a message). Never nest."""
         if not self._serialize_writes:
             async with self._core() as session:
                 yield session
             return
         async with self._turns.turn(express), self._core() as session:
             yield session
+
+    @property
+    def writers_waiting(self) -> int:
+        """Writers in line for the write turn (always 0 where writes do not take turns)."""
+        return self._turns.waiting
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:

@@ -69,7 +69,7 @@ async def add_entry(s: AsyncSession, values: dict[str, Any]) -> bool:
 async def add(ctx: Context, principal: Principal, list_id: str, data: BlocklistAdd) -> BlocklistAdded:
     principal.require_system()
     _list(list_id)
-    async with ctx.db.writer() as s:
+    async with ctx.db.writer(express=True) as s:
         added = await add_entry(
             s,
             {
@@ -95,7 +95,7 @@ async def unsubscribe(
     user_agent: str | None,
 ) -> bool:
     """A recipient's own unsubscribe: listed, with a ``listUnsubscribe`` event the first time."""
-    async with ctx.db.writer() as s:
+    async with ctx.db.writer(express=True) as s:
         added = await add_entry(
             s,
             {
@@ -129,7 +129,7 @@ async def unsubscribe(
 async def remove(ctx: Context, principal: Principal, list_id: str, recipient: str) -> BlocklistRemoved:
     principal.require_system()
     _list(list_id)
-    async with ctx.db.writer() as s:
+    async with ctx.db.writer(express=True) as s:
         result = await s.execute(
             delete(B).where(col(B.list_id) == list_id, col(B.recipient) == recipient.lower())
         )

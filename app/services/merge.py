@@ -105,7 +105,7 @@ async def submit_merge(ctx: Context, principal: Principal, account: Account, dat
     raws = await assembler.results()
     rows = await _rows(ctx, account, data, planned, raws, results)
     if rows:
-        async with ctx.db.writer() as s:
+        async with ctx.db.writer(express=True) as s:  # a request is waiting
             for start in range(0, len(rows), CHUNK):
                 await s.execute(INSERT, rows[start : start + CHUNK])
             await s.commit()

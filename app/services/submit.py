@@ -84,7 +84,7 @@ def _checked_key(key: str | None) -> str | None:
 async def _store(ctx: Context, account_id: str, item: OutboxItem, idempotency_key: str | None) -> Submitted:
     now = item.created
     try:
-        async with ctx.db.writer() as s:
+        async with ctx.db.writer(express=True) as s:  # before the deliveries it started
             if idempotency_key:  # an expired use of the key gives it up
                 await s.execute(
                     update(OutboxItem)

@@ -135,7 +135,7 @@ async def unsubscribed(ctx: Context, payload: dict[str, Any], remote: str | None
 
 async def _record(ctx: Context, kind: str, payload: dict[str, Any], extra: dict[str, Any]) -> None:
     data = {"messageId": payload["m"], "recipient": payload.get("r"), **extra}
-    async with ctx.db.writer() as s:
+    async with ctx.db.writer(express=True) as s:  # a pixel or a click is waiting
         await events.insert(s, kind, payload.get("a"), data)
         await s.commit()
     log.info("%s for %s", kind, payload["m"])
