@@ -39,6 +39,7 @@ from app.config import Settings
 from app.db import migrate
 from app.graphql import create_graphql
 from app.mail import batch
+from app.runtime import heap
 from app.sending.dispatcher import OutboxDispatcher
 from app.services import protocol_logs
 from app.services import settings as settings_service
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
             await supervisor.start()
         reaper = asyncio.create_task(app.state.ctx.imap.reaper())
         smtp_reaper = asyncio.create_task(app.state.ctx.smtp.reaper())
+        if own_ctx:  # a server process, not an app embedded in another program (or a test)
+            heap.settle()
         log.info("Mailgate ready on %s (database: %s)", settings.port, app.state.ctx.db.engine.dialect.name)
         try:
             yield

@@ -12,6 +12,7 @@ from taskiq.api import run_receiver_task
 
 from app import eventbus
 from app.config import Settings
+from app.runtime import heap
 from app.sending.dispatcher import OutboxDispatcher
 from app.services import protocol_logs
 from app.services import settings as settings_service
@@ -50,6 +51,7 @@ async def run(settings: Settings) -> None:
             await supervisor.start()
         await dispatcher.start()
         await outbox.start()
+        heap.settle()
         log.info("worker ready (broker: %s)", type(broker).__name__)
         await stop.wait()
     finally:
