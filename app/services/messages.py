@@ -120,7 +120,7 @@ async def list_messages_json(
     box = await _listed_box(ctx, principal, account_id, path)
 
     async def render() -> bytes:
-        return to_json((await _cached_page(ctx, box, page, page_size, cursor)).as_dict())
+        return to_json((await _page(ctx, box, [], page, page_size, cursor)).as_dict())
 
     assert box.id is not None
     return await ctx.pages.get_or_load(box.id, ("json", page, page_size, cursor), render)
