@@ -12,6 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from pydantic_core import from_json
 from sqlalchemy import event, text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -30,16 +31,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> AsyncEngine:
+    """JSON columns (addresses, flags, attachments) are decoded for every row a listing reads:
+    pydantic-core's parser, already a dependency, does it 3-10 times faster than the stdlib's."""
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # SQLite has one writer at a time, but readers are many: a roomy pool keeps bursts of
         # background work (webhook attempts, syncs) from queueing API reads behind them.
-        engine = create_async_engine(url, pool_size=60, max_overflow=20, pool_timeout=60)
+        engine = create_async_engine(
+            url, pool_size=60, max_overflow=20, pool_timeout=60, json_deserializer=from_json
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_deserializer=from_json
+    )
 
 
 class _Turns:
