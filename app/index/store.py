@@ -170,8 +170,9 @@ class Index:
             return 0
         async with self.db.writer() as s:
             stmt = _insert(self.dialect)(Message).on_conflict_do_nothing(index_elements=["mailbox_id", "uid"])
-            result = await s.execute(stmt.returning(col(Message.uid)), rows)
-            added = {int(u) for u in result.scalars()}
+            result = await s.execute(stmt.returning(col(Message.uid), col(Message.seen)), rows)
+            landed = result.all()
+            added = {int(uid) for uid, _ in landed}
             if notify_from is not None:
                 notify_from = notify_from.replace(microsecond=0)  # INTERNALDATE has 1 s resolution
                 for row in rows:
@@ -184,7 +185,8 @@ class Index:
             stored = None
             if added:  # a folder's first UIDVALIDITY and size may be stored here, with its first messages
                 first_pass = {"uid_validity": box.uid_validity, "server_messages": box.server_messages}
-                stored = await _save(s, box, first_pass if not box.initialized else {})
+                unseen = sum(not seen for _, seen in landed)
+                stored = await _save(s, box, first_pass if not box.initialized else {}, (len(added), unseen))
             await s.commit()
         if stored is not None:
             self._stored(box, stored)
@@ -197,16 +199,18 @@ class Index:
         wanted = {fm.uid: fm for fm in changes if fm.uid is not None and fm.flags is not None}
         if not wanted:
             return 0
-        changed = 0
+        changed = unseen = 0
         async with self.db.writer() as s:
             for start in range(0, len(wanted), CHUNK):
                 uids = list(wanted)[start : start + CHUNK]
+                # Locked on PostgreSQL: a concurrent writer of the same message (the API's STORE,
+                # the sync) waits, so the change is announced and counted once.
                 current = await s.execute(
-                    select(col(Message.id), col(Message.uid), col(Message.flags)).where(
-                        col(Message.mailbox_id) == box.id, col(Message.uid).in_(uids)
-                    )
+                    select(col(Message.id), col(Message.uid), col(Message.flags), col(Message.seen))
+                    .where(col(Message.mailbox_id) == box.id, col(Message.uid).in_(uids))
+                    .with_for_update()
                 )
-                for row_id, uid, flags in current.all():
+                for row_id, uid, flags, seen in current.all():
                     fm = wanted[uid]
                     new = without_session_flags(list(fm.flags or []))
                     if set(new) == set(without_session_flags(flags or [])):
@@ -223,29 +227,37 @@ class Index:
                     events.record(s, "messageUpdated", self.account, _flag_event(box, uid, flags or [], new),
                                   path=box.path)  # fmt: skip
                     changed += 1
+                    unseen += int(bool(seen)) - int("\\Seen" in new)
+            stored = await _save(s, box, {}, (0, unseen)) if unseen else None
             await s.commit()
-        self._changed(box)
+        if stored is not None:
+            self._stored(box, stored)
+        else:
+            self._changed(box)
         return changed
 
     @tasking.completes
     async def remove(self, box: Mailbox, uids: Iterable[int]) -> int:
         assert box.id is not None and box.uid_validity is not None
         gone = sorted(set(uids))
-        removed = 0
+        removed = unseen = 0
         async with self.db.writer() as s:
             for start in range(0, len(gone), CHUNK):
                 chunk = gone[start : start + CHUNK]
                 result = await s.execute(
                     delete(Message)
                     .where(col(Message.mailbox_id) == box.id, col(Message.uid).in_(chunk))
-                    .returning(col(Message.uid))
+                    .returning(col(Message.uid), col(Message.seen))
                 )
-                for uid in result.scalars():
+                for uid, seen in result.all():
                     removed += 1
+                    unseen += not seen
                     events.record(
                         s, "messageDeleted", self.account, _deleted_event(box, int(uid)), path=box.path
                     )
-            stored = await _save(s, box, {})  # the folder's counts stay exact for listings
+            if not removed:
+                return 0
+            stored = await _save(s, box, {}, (-removed, -unseen))  # counts stay exact for listings
             await s.commit()
         self._stored(box, stored)
         return removed
@@ -272,13 +284,22 @@ class Index:
         self._changed(box)
 
 
-async def _save(s: AsyncSession, box: Mailbox, values: Mapping[str, Any]) -> Row[Any]:
-    """UPDATE of ``box`` with ``values`` in the caller's transaction, its message counts taken
-    from the index in the same statement, so they can never disagree with the rows; returns the
-    row as stored."""
-    in_box = col(Message.mailbox_id) == box.id
-    total = select(func.count()).where(in_box).scalar_subquery()
-    unseen = select(func.count()).where(in_box, col(Message.seen).is_(False)).scalar_subquery()
+async def _save(
+    s: AsyncSession, box: Mailbox, values: Mapping[str, Any], delta: tuple[int, int] | None = None
+) -> Row[Any]:
+    """UPDATE of ``box`` with ``values`` in the caller's transaction; returns the row as stored.
+
+    Without ``delta`` the message counts are taken from the index in the same statement, so they
+    can never disagree with the rows. ``delta`` is (messages, unseen) that the caller's own writes
+    in this transaction changed them by: every write of a folder's messages goes through this
+    class and adjusts them, so a push that adds one message costs no count of the whole folder;
+    :meth:`Index.save_state` still counts, once per sync pass."""
+    if delta is None:
+        in_box = col(Message.mailbox_id) == box.id
+        total: Any = select(func.count()).where(in_box).scalar_subquery()
+        unseen: Any = select(func.count()).where(in_box, col(Message.seen).is_(False)).scalar_subquery()
+    else:
+        total, unseen = col(Mailbox.messages) + delta[0], col(Mailbox.unseen) + delta[1]
     statement = (
         update(Mailbox)
         .where(col(Mailbox.id) == box.id)

@@ -10,6 +10,9 @@
   added; untagged lines nobody waits for go to ``protocol.unsolicited`` instead of being dropped.
 - An AUTHENTICATE failure arrives as a ``+ <challenge>`` that must be answered with an empty line;
   aioimaplib never answered, so a bad XOAUTH2 token hung until the timeout.
+- ``IdleCommand`` queued its pushes only at the end of a read: one the server sent after DONE in
+  the same read as the tagged OK stayed in its buffer, and was lost. They are queued before the
+  command completes now.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ ORIGINAL = {
     "continuation": _a.IMAP4ClientProtocol._continuation,
     "fetch_command": _a.FetchCommand,
     "untagged_response": _a.IMAP4ClientProtocol._untagged_response,
+    "idle_command": _a.IdleCommand,
 }
 
 
@@ -72,6 +76,13 @@ class FastFetchCommand(_a.FetchCommand):  # type: ignore[misc]
         return self._depth != 0
 
 
+class FlushingIdleCommand(_a.IdleCommand):  # type: ignore[misc]
+    def append_to_resp(self, line: Any, result: str = "Pending") -> None:
+        if result != "Pending":  # the tagged response: nothing more comes for this IDLE
+            self.flush()
+        super().append_to_resp(line, result)
+
+
 def _continuation(self: Any, line: bytes) -> None:
     cmd = self.pending_sync_command
     if cmd is not None and cmd.name == "AUTHENTICATE":
@@ -114,4 +125,5 @@ def apply() -> None:
     _a.Commands.setdefault("NOTIFY", _a.Cmd("NOTIFY", (_a.AUTH, _a.SELECTED), _a.Exec.is_sync))
     _a.Commands.setdefault("UNSELECT", _a.Cmd("UNSELECT", (_a.SELECTED,), _a.Exec.is_sync))
     _a.FetchCommand = FastFetchCommand
+    _a.IdleCommand = FlushingIdleCommand
     _applied = True

@@ -79,6 +79,7 @@ class MemorySession(Listener):
     def _enter(self, operation: str, *, opening: bool = False) -> None:
         if not opening and not self.usable:
             raise ConnectionLost(f"{self.name}: connection is closed")
+        self.server.calls[operation] += 1
         failure = self.server.take_failure(operation)
         if failure is not None:
             if isinstance(failure, ConnectionLost):
@@ -345,6 +346,19 @@ class MemorySession(Listener):
         return folder.uid_validity, self.server.deliver(folder, path, raw, flags, date, self)
 
     # -- watching -------------------------------------------------------------------------------------
+    def told(self, change: Change) -> list[Change]:
+        """Without QRESYNC an IMAP server names messages in pushes by position only: an expunge
+        is a plain EXPUNGE per message, a flag change a FETCH without UID (and without MODSEQ
+        unless CONDSTORE counts it)."""
+        if "QRESYNC" in self.capabilities:
+            return [change]
+        if isinstance(change, Vanished):
+            return [Vanished() for _ in change.uids]
+        if isinstance(change, FlagsChanged):
+            modseq = change.modseq if "CONDSTORE" in self.capabilities else None
+            return [FlagsChanged(None, change.flags, modseq)]
+        return [change]
+
     async def watch(self, wake: asyncio.Event, max_wait: float) -> list[Change]:
         self._enter("watch")
         if not self.pending:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -100,6 +101,10 @@ class Listener:
     def close(self) -> None:
         self.lost.set()
 
+    def told(self, change: Change) -> list[Change]:
+        """``change`` as this session's server would push it (see MemorySession)."""
+        return [change]
+
 
 class Store:
     """One mailbox (one user) held in memory."""
@@ -121,6 +126,9 @@ class Store:
         self.unreachable = False  # opening a session raises ConnectFailed
         self.folders: dict[str, Folder] = {}
         self.sessions: list[Listener] = []
+        #: Calls made by all sessions, by operation ("select", "fetch_summaries", ...): what a
+        #: test reads to show how much a sync asked of the server.
+        self.calls: Counter[str] = Counter()
         self._failures: dict[str, list[_Failure]] = {}
         self._validity = itertools.count(1_000)
         self._ids = itertools.count(1)
@@ -214,7 +222,7 @@ class Store:
     def tell(self, path: str, change: Change, actor: Listener | None) -> None:
         for session in self.sessions:
             if session is not actor and session.selected == path:
-                session.pending.append(change)
+                session.pending.extend(session.told(change))
                 session.arrived.set()
         self.folder_changed(path, actor)
 

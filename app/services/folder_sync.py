@@ -4,11 +4,13 @@ where the server has them and UID/flag diffing where it does not."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from app.index.store import Index
 from app.mail import imapparse
-from app.mail.session import MailSession, UidsFrom
+from app.mail.session import Change, FlagsChanged, MailSession, NewMessages, UidsFrom, Vanished
+from app.mail.types import FetchedMessage
 from app.models import Mailbox
 
 log = logging.getLogger(__name__)
@@ -146,7 +148,7 @@ async def _incremental(
             everything = await conn.fetch_flags(range(1, last_known + 1))
             await index.update_flags(box, everything.messages)
             news |= any(m.uid is None for m in everything.messages)
-    box = await index.save_state(box)
+    # ``box`` holds the counts as insert/update/remove left them: each write adjusts them.
     if box.messages != info.exists or not (used_qresync or condstore):
         # Expunges that no VANISHED reported (or no CONDSTORE at all): diff the UID sets.
         present: set[int] = set()
@@ -163,3 +165,68 @@ async def _incremental(
         synced_modseq=info.highest_modseq,
     )
     return box, news
+
+
+async def apply_changes(
+    conn: MailSession,
+    index: Index,
+    box: Mailbox,
+    changes: Sequence[Change],
+    notify_from: datetime | None,
+) -> Mailbox | None:
+    """Apply what a watch on ``box`` (still selected on ``conn``) reported, without selecting it
+    again: new mail is read from UIDNEXT on, flags and expunges named by UID are written as told.
+
+    None when the folder must be read again with :func:`sync_folder` instead: nothing specific was
+    reported (woken, the watch expired, NOTIFY spoke of this folder), a message was named by its
+    position only (a plain EXPUNGE, or a FETCH without UID: positions cannot be mapped to UIDs
+    once anything moved), or the fetch's answer itself carried a change.
+
+    The MODSEQ cursors stay where they were: a change can be reported inside the answer to a
+    command, where no watch hears of it, so applied pushes never prove the folder in step up to
+    some MODSEQ. The next full pass asks from the old cursor; what it finds already applied
+    causes no events, as every index write announces only real differences."""
+    if not box.initialized or box.uid_next is None or conn.selected != box.path:
+        return None
+    known_below = box.uid_next
+    flags: dict[int, FetchedMessage] = {}
+    gone: set[int] = set()
+    fresh = False
+    for change in changes:
+        if isinstance(change, NewMessages):
+            fresh = True
+        elif isinstance(change, FlagsChanged):
+            if change.uid is None:
+                return None
+            flags[change.uid] = FetchedMessage(
+                0, uid=change.uid, flags=list(change.flags), modseq=change.modseq
+            )
+            fresh |= change.uid >= known_below  # news of a message whose EXISTS never reached us
+        elif isinstance(change, Vanished):
+            if not change.uids:
+                return None
+            gone.update(change.uids)
+        elif change.path is None or change.path == box.path:
+            return None
+        # NOTIFY news of another folder reaches the folder poll through watch_folders.
+    if not (flags or gone or fresh):
+        return None if not changes else box
+    # Flags first: a summary fetched below is newer than any pushed flag of the same message.
+    if flags:
+        await index.update_flags(
+            box, [m for uid, m in flags.items() if uid not in gone and uid < known_below]
+        )
+    if gone:
+        await index.remove(box, gone)
+    again = False
+    uid_next = known_below
+    if fresh:
+        fetched = await conn.fetch_summaries(UidsFrom(known_below))
+        new = [
+            m for m in fetched.messages if m.uid is not None and m.uid >= known_below and m.uid not in gone
+        ]
+        await index.insert(box, new, notify_from)
+        uid_next = max([known_below, *(m.uid + 1 for m in new if m.uid is not None)])
+        again = any(m.uid is None for m in fetched.messages)
+    box = await index.save_state(box, uid_next=uid_next)
+    return None if again else box

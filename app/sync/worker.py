@@ -16,13 +16,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import events, metrics, tasking
 from app.index.store import Index
 from app.mail import specialuse
-from app.mail.session import WATCH_RESTART, AuthenticationFailed, ConnectFailed, ImapError, MailSession
+from app.mail.session import (
+    WATCH_RESTART,
+    AuthenticationFailed,
+    Change,
+    ConnectFailed,
+    ImapError,
+    MailSession,
+)
 from app.models import Account, AccountState, Mailbox
 from app.models.base import utcnow
 from app.runtime import backoff as retry
 from app.services import account_options, flush, mail_settings, protocol_logs
 from app.services.context import Context
-from app.services.folder_sync import sync_folder
+from app.services.folder_sync import apply_changes, sync_folder
 from app.services.mail_settings import TokenUnavailable
 from app.services.states import IllegalTransition, transition
 
@@ -218,14 +225,22 @@ class AccountWorker:
     async def _watch(
         self, conn: MailSession, box: Mailbox | None, wake: asyncio.Event, notify_from: datetime
     ) -> None:
-        """Keep one folder selected and IDLE on it: its changes are seen as the server pushes them."""
+        """Keep one folder selected and IDLE on it: its changes are seen as the server pushes them.
+
+        What the server pushed is applied as told (new mail fetched, flags and expunges by UID),
+        with no new SELECT; the folder is read again in full only when the pushes cannot be
+        mapped safely, or when woken (``sync_now``) or the watch expired."""
         current = box  # as the session's first pass left it moments ago
+        changes: list[Change] = []
         while True:
             if current is None:  # the folder vanished from the index: the LIST poll will notice
                 await asyncio.Event().wait()
                 return
-            box = await sync_folder(conn, self.index, current, notify_from)  # leaves it selected
-            await conn.watch(wake, WATCH_RESTART)
+            applied = await apply_changes(conn, self.index, current, changes, notify_from)
+            box = applied or await sync_folder(conn, self.index, current, notify_from)  # leaves it selected
+            changes = await conn.watch(wake, WATCH_RESTART)
+            if wake.is_set():  # asked for a full pass: pushes alone are not enough then
+                changes = []
             wake.clear()
             current = await self.index.mailbox(box.id) if box.id is not None else None
 
