@@ -32,7 +32,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def make_engine(url: str) -> AsyncEngine:
     """JSON columns (addresses, flags, attachments) are decoded for every row a listing reads:
-    pydantic-core's parser, already a dependency, does it 3-10 times faster than the stdlib's."""
+    pydantic-core's parser, already a dependency, does it 3-10 times faster than the stdlib's.
+
+    On SQLite every call into the driver is a round trip to its thread and back through the event
+    loop. Sessions and connections end their own transactions (commit, or rollback on close), so
+    the pool's rollback on return was one more of those per transaction, for nothing."""
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":
@@ -40,7 +44,12 @@ def make_engine(url: str) -> AsyncEngine:
         # SQLite has one writer at a time, but readers are many: a roomy pool keeps bursts of
         # background work (webhook attempts, syncs) from queueing API reads behind them.
         engine = create_async_engine(
-            url, pool_size=60, max_overflow=20, pool_timeout=60, json_deserializer=from_json
+            url,
+            pool_size=60,
+            max_overflow=20,
+            pool_timeout=60,
+            pool_reset_on_return=None,
+            json_deserializer=from_json,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
