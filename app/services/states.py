@@ -6,9 +6,12 @@ process agrees on what a state means.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app import events
 from app.models.account import Account, AccountState
@@ -60,6 +63,30 @@ def can_transition(current: AccountState, new: AccountState) -> bool:
     return new in (S.init, S.unset) or new in TRANSITIONS[current]
 
 
+def _effects(
+    current: AccountState | None, new: AccountState, error: dict[str, Any] | None, account: Account
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """The columns a move sets and the events it records. ``current`` None: any state the move
+    is legal from, which is only allowed where the effects do not depend on it."""
+    now = utcnow()
+    values: dict[str, Any] = {"state": new, "updated": now}
+    logged: list[tuple[str, dict[str, Any]]] = []
+    if new in (S.authentication_error, S.connect_error):
+        values["last_error"] = error
+        logged.append((new.value, {"state": new.value, **(error or {})}))
+    elif new == S.disconnected and error is not None:
+        values["last_error"] = error
+    elif new in (S.syncing, S.connected):
+        if current is None:
+            raise ValueError(f"a move to {new} depends on the state it leaves")
+        if current == S.connecting:
+            values["last_error"] = None
+            logged.append(("authenticationSuccess", {"user": _login(account)}))
+    if new == S.connected:
+        values["sync_time"] = now
+    return values, logged
+
+
 def transition(
     session: AsyncSession, account: Account, new: AccountState, error: dict[str, Any] | None = None
 ) -> None:
@@ -69,19 +96,47 @@ def transition(
         return
     if not can_transition(current, new):
         raise IllegalTransition(f"{current} -> {new}")
-    account.state = new
-    account.updated = utcnow()
+    values, logged = _effects(current, new, error, account)
+    for name, value in values.items():
+        setattr(account, name, value)
     events.touch(session)  # accountState subscribers hear of every move, not only the logged ones
-    if new in (S.authentication_error, S.connect_error):
-        account.last_error = error
-        events.record(session, new.value, account.id, {"state": new.value, **(error or {})})
-    elif new == S.disconnected and error is not None:
-        account.last_error = error
-    elif new in (S.syncing, S.connected) and current == S.connecting:
-        account.last_error = None
-        events.record(session, "authenticationSuccess", account.id, {"user": _login(account)})
-    if new == S.connected:
-        account.sync_time = utcnow()
+    for kind, payload in logged:
+        events.record(session, kind, account.id, payload)
+
+
+async def advance(
+    session: AsyncSession,
+    account: Account,
+    new: AccountState,
+    leaving: Collection[AccountState],
+    error: dict[str, Any] | None = None,
+) -> bool:
+    """The move :func:`transition` makes, for a caller that knows which state the account is
+    leaving (the sync worker, which set it): one conditional UPDATE, no row read and no ORM
+    object, with the same columns and events. False, with nothing written, when the account is
+    in none of ``leaving`` (a settings change reset it meanwhile): then read it and use
+    :func:`transition`. ``account`` names it and gives the login for the event."""
+    illegal = [s for s in leaving if s == new or not can_transition(s, new)]
+    if illegal or not leaving:
+        raise IllegalTransition(f"{illegal or 'nothing'} -> {new}")
+    current = next(iter(leaving)) if len(leaving) == 1 else None
+    values, logged = _effects(current, new, error, account)
+    moved = await session.execute(
+        update(Account)
+        .where(col(Account.id) == account.id, col(Account.state).in_(list(leaving)))
+        .values(**values)
+    )
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        return False
+    events.touch(session)
+    for kind, payload in logged:
+        await events.insert(session, kind, account.id, payload)
+    return True
+
+
+def leading_to(new: AccountState) -> frozenset[AccountState]:
+    """Every state a move to ``new`` is legal from (``new`` itself excepted)."""
+    return frozenset(s for s in AccountState if s != new and can_transition(s, new))
 
 
 def _login(account: Account) -> str | None:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,12 +32,13 @@ from app.services import account_options, flush, mail_settings, protocol_logs
 from app.services.context import Context
 from app.services.folder_sync import apply_changes, sync_folder
 from app.services.mail_settings import TokenUnavailable
-from app.services.states import IllegalTransition, transition
+from app.services.states import IllegalTransition, advance, leading_to, transition
 
 log = logging.getLogger(__name__)
 S = AccountState
 STATUS_SWEEP = 2.0  # seconds between STATUS checks of unwatched folders on servers without NOTIFY
 MAX_SUBCONNECTIONS = 20  # IDLE connections per account besides INBOX's (servers cap connections)
+TO_CONNECTING = leading_to(S.connecting)
 
 
 @dataclass
@@ -148,6 +150,26 @@ class AccountWorker:
                 events.record(s, "accountInitialized", self.account, {"initialized": True})
             await s.commit()
 
+    @tasking.completes
+    async def _move(
+        self,
+        account: Account,
+        state: AccountState,
+        leaving: Collection[AccountState],
+        *,
+        initialized: bool = False,
+    ) -> None:
+        """A move whose start this worker knows (it set it): one conditional UPDATE, which a
+        thousand accounts connecting at once feel. An account a settings change moved meanwhile
+        takes the general path, and that decides."""
+        async with self.ctx.db.writer() as s:
+            if await advance(s, account, state, leaving):
+                if initialized:
+                    await events.insert(s, "accountInitialized", self.account, {"initialized": True})
+                await s.commit()
+                return
+        await self._set_state(state, initialized=initialized)
+
     async def _open(self, account: Account, name: str) -> MailSession:
         cfg = await mail_settings.imap(self.ctx, account)
         wire = await protocol_logs.wire(self.ctx, self.account, name, account)
@@ -170,13 +192,13 @@ class AccountWorker:
         return conn
 
     async def _session(self, account: Account) -> None:
-        await self._set_state(S.connecting)
+        await self._move(account, S.connecting, TO_CONNECTING)
         watcher = await self._open(account, "idle")
         mismatch = account_options.identity_mismatch(account)
         if mismatch is not None:  # expectedEmail: logged in, but to another mailbox than meant
             raise AuthenticationFailed(mismatch, response=mismatch)
         first_time = AccountState(account.state) in (S.init, S.connecting) and account.sync_time is None
-        await self._set_state(S.syncing)
+        await self._move(account, S.syncing, {S.connecting})
         boxes = await self._list(watcher, account)
         notify_from = account.notify_from
         # INBOX first, so the folder people look at is ready first.
@@ -185,7 +207,7 @@ class AccountWorker:
                 await sync_folder(watcher, self.index, box, notify_from)
                 for box in sorted(boxes, key=lambda b: b.path != "INBOX")
             ]
-        await self._set_state(S.connected, initialized=first_time)
+        await self._move(account, S.connected, {S.syncing}, initialized=first_time)
         self.backoff.reset()
         # Real time for every folder: NOTIFY reports changes elsewhere while INBOX is IDLE. Without
         # NOTIFY, the folders named in ``subconnections`` get IDLE on connections of their own and
@@ -216,7 +238,7 @@ class AccountWorker:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
         # Asked to reconnect: go round again at once.
-        await self._set_state(S.connecting)
+        await self._move(account, S.connecting, TO_CONNECTING)
 
     async def _list(self, conn: MailSession, account: Account) -> list[Mailbox]:
         listed = [e for e in await conn.list_folders() if "\\NOSELECT" not in {f.upper() for f in e.flags}]
