@@ -63,6 +63,20 @@ async def insert(
     session.info.setdefault(_WROTE, []).append(SimpleNamespace(id=result.scalar_one()))
 
 
+async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Like :func:`insert` for several events (``type``, ``account``, ``payload``, ``path``
+    keys), in one statement."""
+    if not rows:
+        return
+    now = utcnow()
+    values = [{"path": None, **row, "created": now} for row in rows]
+    result = await session.execute(
+        sa_insert(Event.__table__).returning(Event.__table__.c.id),  # type: ignore[attr-defined]
+        values,
+    )
+    session.info.setdefault(_WROTE, []).extend(SimpleNamespace(id=i) for i in result.scalars())
+
+
 def touch(session: AsyncSession) -> None:
     """Wake readers when this transaction commits although it wrote no event row (an account's
     connection state changed: ``accountState`` subscribers watch the row itself)."""

@@ -17,8 +17,10 @@ from app.mail.pool import CommandPool
 from app.mail.session import SessionFactory
 from app.mail.smtp_pool import SmtpPool
 from app.models import Account, Mailbox
+from app.runtime.coalesce import Coalesced
 from app.services.cache import PageCache, SizedLRU, SourceCache, TTLCache
 from app.services.principal import Principal
+from app.services.states import Move, advance
 
 SYNC_SLOTS = 16
 LOGINS_PER_SERVER = 32
@@ -60,10 +62,14 @@ class Context:
     #: only so many at once (Dovecot: a login process each; Gmail and Outlook throttle), and a
     #: thousand at once would see the slowest time out and retry after a backoff.
     login_slots: dict[tuple[str, int], asyncio.Semaphore] = field(default_factory=dict)
+    #: State moves of this process's sync workers, written together when they come together
+    #: (a thousand accounts starting at once make three each).
+    state_moves: Coalesced[Move, bool] = field(init=False)
     _http: aiohttp.ClientSession | None = None
 
     def __post_init__(self) -> None:
         self.imap = CommandPool(self.sessions, timeout=self.settings.imap_timeout)
+        self.state_moves = Coalesced(self.db, advance)
 
     def http(self) -> aiohttp.ClientSession:
         """One pooled HTTP client per process, for webhooks (aiohttp: about three times less

@@ -6,7 +6,8 @@ process agrees on what a state means.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
@@ -104,34 +105,56 @@ def transition(
         events.record(session, kind, account.id, payload)
 
 
-async def advance(
-    session: AsyncSession,
-    account: Account,
-    new: AccountState,
-    leaving: Collection[AccountState],
-    error: dict[str, Any] | None = None,
-) -> bool:
-    """The move :func:`transition` makes, for a caller that knows which state the account is
-    leaving (the sync worker, which set it): one conditional UPDATE, no row read and no ORM
-    object, with the same columns and events. False, with nothing written, when the account is
-    in none of ``leaving`` (a settings change reset it meanwhile): then read it and use
-    :func:`transition`. ``account`` names it and gives the login for the event."""
-    illegal = [s for s in leaving if s == new or not can_transition(s, new)]
-    if illegal or not leaving:
-        raise IllegalTransition(f"{illegal or 'nothing'} -> {new}")
-    current = next(iter(leaving)) if len(leaving) == 1 else None
-    values, logged = _effects(current, new, error, account)
-    moved = await session.execute(
-        update(Account)
-        .where(col(Account.id) == account.id, col(Account.state).in_(list(leaving)))
-        .values(**values)
-    )
-    if not moved.rowcount:  # type: ignore[attr-defined]
-        return False
-    events.touch(session)
-    for kind, payload in logged:
-        await events.insert(session, kind, account.id, payload)
-    return True
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A move whose start the caller knows (the sync worker set it): see :func:`advance`.
+    ``account`` names the account and gives the login for the authenticationSuccess event;
+    ``initialized`` adds accountInitialized (the first pass over every folder just ended)."""
+
+    account: Account
+    new: AccountState
+    leaving: frozenset[AccountState]
+    initialized: bool = False
+
+
+async def advance(session: AsyncSession, moves: Sequence[Move]) -> list[bool]:
+    """The moves :func:`transition` makes (without error details), for callers that know which
+    state each account is leaving: one conditional UPDATE per kind of move for all the accounts
+    making it, no row read and no ORM object, with the same columns and events. An account in
+    none of its ``leaving`` states (a settings change reset it meanwhile) is left alone and
+    answered False: read it then and use :func:`transition`."""
+    kinds: dict[tuple[AccountState, frozenset[AccountState]], list[Move]] = {}
+    for move in moves:
+        illegal = [s for s in move.leaving if s == move.new or not can_transition(s, move.new)]
+        if illegal or not move.leaving:
+            raise IllegalTransition(f"{illegal or 'nothing'} -> {move.new}")
+        kinds.setdefault((move.new, move.leaving), []).append(move)
+    moved: set[str] = set()
+    logged: list[dict[str, Any]] = []
+    for (new, leaving), same in kinds.items():
+        current = next(iter(leaving)) if len(leaving) == 1 else None
+        values, _ = _effects(current, new, None, same[0].account)
+        named = sorted({m.account.id for m in same})
+        done = await session.execute(
+            update(Account)
+            .where(col(Account.id).in_(named), col(Account.state).in_(list(leaving)))
+            .values(**values)
+            .returning(col(Account.id))
+        )
+        ids = set(done.scalars())
+        moved |= ids
+        for m in (m for m in same if m.account.id in ids):
+            for kind, payload in _effects(current, new, None, m.account)[1]:
+                logged.append({"type": kind, "account": m.account.id, "payload": payload})
+            if m.initialized:
+                logged.append({"type": "accountInitialized", "account": m.account.id, "payload": INITIALIZED})
+    if moved:
+        events.touch(session)  # accountState subscribers hear of every move
+    await events.insert_many(session, logged)
+    return [m.account.id in moved for m in moves]
+
+
+INITIALIZED = {"initialized": True}
 
 
 def leading_to(new: AccountState) -> frozenset[AccountState]:

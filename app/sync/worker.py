@@ -7,7 +7,6 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,7 +31,7 @@ from app.services import account_options, flush, mail_settings, protocol_logs
 from app.services.context import Context
 from app.services.folder_sync import apply_changes, sync_folder
 from app.services.mail_settings import TokenUnavailable
-from app.services.states import IllegalTransition, advance, leading_to, transition
+from app.services.states import IllegalTransition, Move, leading_to, transition
 
 log = logging.getLogger(__name__)
 S = AccountState
@@ -150,25 +149,19 @@ class AccountWorker:
                 events.record(s, "accountInitialized", self.account, {"initialized": True})
             await s.commit()
 
-    @tasking.completes
     async def _move(
         self,
         account: Account,
         state: AccountState,
-        leaving: Collection[AccountState],
+        leaving: frozenset[AccountState],
         *,
         initialized: bool = False,
     ) -> None:
-        """A move whose start this worker knows (it set it): one conditional UPDATE, which a
-        thousand accounts connecting at once feel. An account a settings change moved meanwhile
-        takes the general path, and that decides."""
-        async with self.ctx.db.writer() as s:
-            if await advance(s, account, state, leaving):
-                if initialized:
-                    await events.insert(s, "accountInitialized", self.account, {"initialized": True})
-                await s.commit()
-                return
-        await self._set_state(state, initialized=initialized)
+        """A move whose start this worker knows (it set it), written with the other workers'
+        moves of the moment (see ``Context.state_moves``). An account a settings change moved
+        meanwhile takes the general path, and that decides."""
+        if not await self.ctx.state_moves(Move(account, state, leaving, initialized)):
+            await self._set_state(state, initialized=initialized)
 
     async def _open(self, account: Account, name: str) -> MailSession:
         cfg = await mail_settings.imap(self.ctx, account)
@@ -198,7 +191,7 @@ class AccountWorker:
         if mismatch is not None:  # expectedEmail: logged in, but to another mailbox than meant
             raise AuthenticationFailed(mismatch, response=mismatch)
         first_time = AccountState(account.state) in (S.init, S.connecting) and account.sync_time is None
-        await self._move(account, S.syncing, {S.connecting})
+        await self._move(account, S.syncing, frozenset({S.connecting}))
         boxes = await self._list(watcher, account)
         notify_from = account.notify_from
         # INBOX first, so the folder people look at is ready first.
@@ -207,7 +200,7 @@ class AccountWorker:
                 await sync_folder(watcher, self.index, box, notify_from)
                 for box in sorted(boxes, key=lambda b: b.path != "INBOX")
             ]
-        await self._move(account, S.connected, {S.syncing}, initialized=first_time)
+        await self._move(account, S.connected, frozenset({S.syncing}), initialized=first_time)
         self.backoff.reset()
         # Real time for every folder: NOTIFY reports changes elsewhere while INBOX is IDLE. Without
         # NOTIFY, the folders named in ``subconnections`` get IDLE on connections of their own and
