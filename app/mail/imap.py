@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import aioimaplib
 
-from app.mail import imapparse, utf7, wirelog
+from app.mail import imapparse, unsolicited, utf7, wirelog
 from app.mail.imapbase import ImapBase, quote, quote_text
 from app.mail.session import (
     AuthenticationFailed,
@@ -60,14 +60,6 @@ def uid_set(uids: Uids) -> str:
 
 def _empty(uids: Uids) -> bool:
     return not isinstance(uids, UidsFrom) and not uids
-
-
-def _only(found: Fetched, uids: Uids) -> Fetched:
-    """IMAP's "n:*" includes the last message even below n; the session promises UIDs from n on.
-    FETCH lines without a UID stay: they are news the caller wants to notice."""
-    if isinstance(uids, UidsFrom):
-        found.messages = [m for m in found.messages if m.uid is None or m.uid >= uids.first]
-    return found
 
 
 def _section(found: FetchedMessage | None, section: str) -> bytes | None:
@@ -215,10 +207,16 @@ class ImapConnection(ImapBase):
         if changed_since is not None:
             extra = " VANISHED" if vanished and "QRESYNC" in self.capabilities else ""
             modifiers = f" (CHANGEDSINCE {changed_since}{extra})"
-        response = await self._ok(
+        response, heard = await self._ok_hearing(
             self._client.uid("fetch", uids, f"({items}){modifiers}"), timeout=self.timeout * 4
         )
-        return Fetched(imapparse.parse_fetch(response.lines), imapparse.parse_vanished(response.lines))
+        found = Fetched(imapparse.parse_fetch(response.lines), imapparse.parse_vanished(response.lines))
+        if changed_since is not None and vanished:
+            # aioimaplib passes VANISHED to no command: the (EARLIER) ones answer this one.
+            found.vanished = sorted({*found.vanished, *unsolicited.vanished_earlier(heard)})
+        if unsolicited.reports_change(heard):
+            found.messages.append(unsolicited.news_mark())
+        return found
 
     def summary_items(self) -> str:
         """What the index keeps, asking for each extra the server offers."""
@@ -241,7 +239,7 @@ class ImapConnection(ImapBase):
         found = await self.fetch(
             uid_set(uids), self.summary_items(), changed_since=changed_since, vanished=vanished
         )
-        return _only(found, uids)
+        return unsolicited.only_answers(found, uids, unsolicited.has_summary)
 
     async def fetch_flags(
         self, uids: Uids, *, changed_since: int | None = None, vanished: bool = False
@@ -249,9 +247,8 @@ class ImapConnection(ImapBase):
         if _empty(uids):
             return Fetched([])
         items = "UID FLAGS MODSEQ" if "CONDSTORE" in self.capabilities else "UID FLAGS"
-        return _only(
-            await self.fetch(uid_set(uids), items, changed_since=changed_since, vanished=vanished), uids
-        )
+        found = await self.fetch(uid_set(uids), items, changed_since=changed_since, vanished=vanished)
+        return unsolicited.only_answers(found, uids, unsolicited.has_flags)
 
     async def fetch_source(self, uid: int, *, max_bytes: int | None = None) -> bytes | None:
         return await self.fetch_section(uid, "", max_bytes=max_bytes)
@@ -282,23 +279,11 @@ class ImapConnection(ImapBase):
         return found
 
     async def all_uids(self) -> tuple[list[int], bool]:
-        protocol = self._client.protocol
-        previous = getattr(protocol, "unsolicited", None)
-        lines: list[bytes] = []
-
-        def note(line: bytes) -> None:  # untagged lines no command asked for (see aioimaplib_patch)
-            lines.append(bytes(line))
-            if previous is not None:
-                previous(line)
-
-        protocol.unsolicited = note
-        try:
-            response = await self._ok(self._client.uid_search("ALL", charset=None), timeout=self.timeout * 4)
-        finally:
-            protocol.unsolicited = previous
-        lines += [bytes(x) for x in response.lines if isinstance(x, bytes | bytearray)]
-        news = any(re.match(rb"(\d+ (EXISTS|EXPUNGE|FETCH)|VANISHED)\b", line) for line in lines)
-        return imapparse.parse_search(response.lines), news
+        response, heard = await self._ok_hearing(
+            self._client.uid_search("ALL", charset=None), timeout=self.timeout * 4
+        )
+        lines = heard + [bytes(x) for x in response.lines if isinstance(x, bytes | bytearray)]
+        return imapparse.parse_search(response.lines), unsolicited.reports_change(lines)
 
     async def existing(self, uids: Sequence[int]) -> list[int]:
         if not uids:

@@ -224,6 +224,29 @@ class ImapBase:
             raise CommandFailed(_text(response) or "command failed", response=_text(response))
         return response
 
+    async def _ok_hearing(
+        self, awaitable: Awaitable[Any], timeout: float | None = None
+    ) -> tuple[Any, list[bytes]]:
+        """:meth:`_ok`, and the untagged lines that reached no command meanwhile (EXISTS, EXPUNGE,
+        VANISHED: aioimaplib hands them to no command, see :mod:`app.mail.aioimaplib_patch`).
+
+        Listening costs nothing on the wire: it only borrows the protocol's catch-all for a while."""
+        protocol = self._client.protocol
+        previous: Callable[[bytes], None] | None = getattr(protocol, "unsolicited", None)
+        heard: list[bytes] = []
+
+        def note(line: bytes) -> None:
+            heard.append(bytes(line))
+            if previous is not None:
+                previous(line)
+
+        protocol.unsolicited = note
+        try:
+            response = await self._ok(awaitable, timeout)
+        finally:
+            protocol.unsolicited = previous
+        return response, heard
+
     async def noop(self) -> None:
         await self._ok(self._client.noop())
 

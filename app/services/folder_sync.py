@@ -69,8 +69,8 @@ async def _sync_once(
             box.uid_validity = info.uid_validity
             if info.exists:
                 box = await index.save_state(box, uid_validity=info.uid_validity, server_messages=info.exists)
-            return await _initial(conn, index, box, info, notify_from, known=set()), False
-        return await _initial(conn, index, box, info, notify_from), False
+            return await _initial(conn, index, box, info, notify_from, known=set())
+        return await _initial(conn, index, box, info, notify_from)
     return await _incremental(conn, index, box, info, notify_from, used_qresync=qresync is not None)
 
 
@@ -81,20 +81,22 @@ async def _initial(
     info: imapparse.SelectInfo,
     notify_from: datetime | None,
     known: set[int] | None = None,
-) -> Mailbox:
+) -> tuple[Mailbox, bool]:
     """Index the folder newest first. ``known``: the UIDs already indexed, read from the index
-    unless the caller knows (a folder never indexed has none); a restart resumes from there."""
-    uids = await conn.search("ALL", charset=None) if info.exists else []
+    unless the caller knows (a folder never indexed has none); a restart resumes from there.
+    Also says whether an answer carried news of a change made meanwhile (see :func:`sync_folder`)."""
+    uids, news = await conn.all_uids() if info.exists else ([], False)
     if known is None:
         known = set(await index.known_uids(box))
     todo = sorted(set(uids) - known, reverse=True)
     for chunk in _batches(todo):
         fetched = await conn.fetch_summaries(chunk)
+        news |= any(m.uid is None for m in fetched.messages)
         await index.insert(box, fetched.messages, notify_from, found_at_start=True)  # counts too
     stale = known - set(uids)
     if stale:
         await index.remove(box, stale)
-    return await index.save_state(
+    box = await index.save_state(
         box,
         uid_validity=box.uid_validity,
         server_messages=info.exists,
@@ -103,6 +105,7 @@ async def _initial(
         synced_modseq=info.highest_modseq,
         initialized=True,
     )
+    return box, news
 
 
 async def _incremental(
