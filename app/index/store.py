@@ -158,20 +158,26 @@ class Index:
         notify_from: datetime | None,
         *,
         found_at_start: bool = False,
+        then: Mapping[str, Any] | None = None,
     ) -> int:
         """Add messages; each one received on or after ``notify_from`` gets a messageNew event.
 
         ``found_at_start``: the messages were already in the folder when it was first indexed.
         INTERNALDATE has one-second resolution, so one dated in ``notify_from``'s own second may have
-        been there before the account was registered; such mail is not announced."""
+        been there before the account was registered; such mail is not announced. ``then``: folder
+        state stored in the same transaction (a first pass's last batch ends the pass with it)."""
         assert box.id is not None and box.uid_validity is not None
         rows = [row_from_fetch(self.account, box.id, fm) for fm in fetched if fm.uid is not None]
-        if not rows:
+        if not rows and not then:
             return 0
         async with self.db.writer() as s:
-            stmt = _insert(self.dialect)(Message).on_conflict_do_nothing(index_elements=["mailbox_id", "uid"])
-            result = await s.execute(stmt.returning(col(Message.uid), col(Message.seen)), rows)
-            landed = result.all()
+            landed: list[tuple[int, bool]] = []
+            if rows:
+                stmt = _insert(self.dialect)(Message).on_conflict_do_nothing(
+                    index_elements=["mailbox_id", "uid"]
+                )
+                result = await s.execute(stmt.returning(col(Message.uid), col(Message.seen)), rows)
+                landed = [(int(uid), bool(seen)) for uid, seen in result.all()]
             added = {int(uid) for uid, _ in landed}
             if notify_from is not None:
                 notify_from = notify_from.replace(microsecond=0)  # INTERNALDATE has 1 s resolution
@@ -183,10 +189,11 @@ class Index:
                         entry = message_entry(row, box.path, box.special_use, box.uid_validity)
                         events.record(s, "messageNew", self.account, entry, path=box.path)
             stored = None
-            if added:  # a folder's first UIDVALIDITY and size may be stored here, with its first messages
-                first_pass = {"uid_validity": box.uid_validity, "server_messages": box.server_messages}
+            if added or then:  # a folder's first UIDVALIDITY and size may be stored with its first mail
+                values = {"uid_validity": box.uid_validity, "server_messages": box.server_messages}
+                values = {**(values if added and not box.initialized else {}), **(then or {})}
                 unseen = sum(not seen for _, seen in landed)
-                stored = await _save(s, box, first_pass if not box.initialized else {}, (len(added), unseen))
+                stored = await _save(s, box, values, (len(added), unseen))
             await s.commit()
         if stored is not None:
             self._stored(box, stored)

@@ -67,7 +67,7 @@ async def _sync_once(
         box.server_messages = info.exists
         if box.uid_validity is None:
             box.uid_validity = info.uid_validity
-            if info.exists:
+            if info.exists > FIRST_BATCH:  # else its first batch, which is all of it, stores them
                 box = await index.save_state(box, uid_validity=info.uid_validity, server_messages=info.exists)
             return await _initial(conn, index, box, info, notify_from, known=set())
         return await _initial(conn, index, box, info, notify_from)
@@ -86,26 +86,32 @@ async def _initial(
     unless the caller knows (a folder never indexed has none); a restart resumes from there.
     Also says whether an answer carried news of a change made meanwhile (see :func:`sync_folder`)."""
     uids, news = await conn.all_uids() if info.exists else ([], False)
+    fresh = known is not None and not known  # nothing indexed: counting the inserts is exact
     if known is None:
         known = set(await index.known_uids(box))
     todo = sorted(set(uids) - known, reverse=True)
-    for chunk in _batches(todo):
+    final = {
+        "uid_validity": box.uid_validity,
+        "server_messages": info.exists,
+        "uid_next": info.uid_next,
+        "highest_modseq": info.highest_modseq,
+        "synced_modseq": info.highest_modseq,
+        "initialized": True,
+    }
+    batches = _batches(todo)
+    for n, chunk in enumerate(batches, 1):
         fetched = await conn.fetch_summaries(chunk)
         news |= any(m.uid is None for m in fetched.messages)
-        await index.insert(box, fetched.messages, notify_from, found_at_start=True)  # counts too
+        # A new folder's last batch ends the pass in its own transaction: a small folder's first
+        # pass is one write.
+        then = final if fresh and n == len(batches) else None
+        await index.insert(box, fetched.messages, notify_from, found_at_start=True, then=then)
+    if fresh and batches:
+        return box, news
     stale = known - set(uids)
     if stale:
         await index.remove(box, stale)
-    box = await index.save_state(
-        box,
-        uid_validity=box.uid_validity,
-        server_messages=info.exists,
-        uid_next=info.uid_next,
-        highest_modseq=info.highest_modseq,
-        synced_modseq=info.highest_modseq,
-        initialized=True,
-    )
-    return box, news
+    return await index.save_state(box, **final), news
 
 
 async def _incremental(

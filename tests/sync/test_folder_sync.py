@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlmodel import col
 
 from app.index.store import Index
@@ -104,6 +104,24 @@ async def test_initial_index_is_newest_first(ctx: Context) -> None:
     first_batch = sorted(rows.values(), key=lambda m: m.id or 0)[:FIRST_BATCH]
     assert {m.uid for m in first_batch} == set(uids[-FIRST_BATCH:])  # the newest, indexed first
     assert rows[uids[0]].subject == "m0"
+
+
+@pytest.mark.parametrize(("size", "writes"), [(0, 1), (10, 1), (FIRST_BATCH + 10, 3)])
+async def test_a_new_folders_first_pass_writes_once_per_batch(ctx: Context, size: int, writes: int) -> None:
+    """A thousand accounts starting at once queue for SQLite's write turn with every write: a
+    small new folder's whole first pass is one transaction (its size, its messages and the
+    state that ends the pass); a big one stores its size first, so listings know it at once."""
+    w = await world_with(ctx, CAPABILITIES["qresync"])
+    for i in range(size):
+        w.server.add("INBOX", mail(f"m{i}"))
+    commits: list[None] = []
+    event.listen(ctx.db.engine.sync_engine, "commit", lambda _conn: commits.append(None))
+    box = await w.sync()
+    assert len(commits) == writes
+    async with ctx.db.core() as s:
+        stored = await s.get(Mailbox, box.id)
+    assert stored is not None and stored.initialized and stored.messages == size == stored.server_messages
+    assert stored.uid_next == box.uid_next and stored.synced_modseq == box.synced_modseq is not None
 
 
 async def test_an_interrupted_first_pass_resumes(ctx: Context) -> None:
