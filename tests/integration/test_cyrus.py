@@ -10,8 +10,9 @@ import pytest
 
 from app.sync import worker
 from tests.integration import scenarios
-from tests.integration.conftest import Live
+from tests.integration.conftest import Live, seed
 from tests.integration.scenarios import Folders
+from tests.integration.test_message_sections import CORPUS, check_corpus
 from tests.servers.cyrus import Cyrus
 from tests.servers.fixtures import ImapUser
 from tests.servers.smtp import SmtpSink
@@ -63,3 +64,11 @@ async def test_sent_copy(live: Live, smtp_sink: SmtpSink, dovecot_user: ImapUser
         await scenarios.sent_copy_lands_in_sent(outbox, FOLDERS)
     finally:
         await outbox.stop()
+
+
+async def test_section_reads_match_whole_source_reads(live: Live, dovecot_user: ImapUser) -> None:
+    """Cyrus numbers and answers sections on its own: the same corpus gives the same answers by
+    sections as from whole sources there too."""
+    await seed(live.dovecot, dovecot_user, "INBOX", list(CORPUS.values()))
+    account = await scenarios.register(live, dovecot_user, logs=True)
+    await check_corpus(live, account)

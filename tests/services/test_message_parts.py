@@ -5,7 +5,7 @@ answers empty, parts the index does not list, a message that is gone)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from app.services.context import Context
 from app.services.folder_sync import sync_folder
 from app.services.mailaccess import MessageNotFound
 from app.services.principal import OPERATOR
+from tests.on_memory import on_memory
 
 ALTERNATIVE = (
     b"From: A <a@example.org>\r\nTo: b@example.org\r\nSubject: both\r\nReferences: <r@x>\r\n"
@@ -118,12 +119,7 @@ async def make_setup(ctx: Context, server: MemoryServer) -> AsyncIterator[Setup]
     server.add("INBOX", SINGLE)
     server.add("INBOX", NO_BOUNDARY)
     recording = Recording(server)
-    fake = replace(ctx, sessions=recording)
-    async with fake.db.core() as s:
-        s.add(
-            Account(id="acc", name="Test", state="connected", imap={"host": "memory", "auth": {"user": "u"}})
-        )
-        await s.commit()
+    fake = await on_memory(ctx, recording, state="connected")
     index = Index(fake.db, "acc", fake.index_changed)
     conn = server({}, timeout=5.0)
     await conn.open()

@@ -5,7 +5,7 @@ context's session factory: the server stays the authority (a message another cli
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -17,13 +17,14 @@ from app.index.store import Index
 from app.mail import ids
 from app.mail.memory import MemoryServer
 from app.mail.session import MailSession
-from app.models import Account, Event, Mailbox, Message
+from app.models import Event, Mailbox, Message
 from app.schemas.messages import FlagChanges
 from app.services import message_store, message_writes
 from app.services.context import Context
 from app.services.folder_sync import sync_folder
 from app.services.mailaccess import AccountUnavailable, MessageNotFound
 from app.services.principal import OPERATOR
+from tests.on_memory import on_memory
 
 
 @pytest.fixture
@@ -81,12 +82,7 @@ async def setup(ctx: Context) -> AsyncIterator[Setup]:
     server.create_folder("Trash", "\\Trash")
     server.add("INBOX", mail("first"))
     server.add("INBOX", mail("with file", attachment=b"%PDF-1.4 tiny"))
-    fake = replace(ctx, sessions=server)  # every session of this context is an in-memory one
-    async with fake.db.core() as s:
-        s.add(
-            Account(id="acc", name="Test", state="connected", imap={"host": "memory", "auth": {"user": "u"}})
-        )
-        await s.commit()
+    fake = await on_memory(ctx, server, state="connected")  # every session is an in-memory one
     index = Index(fake.db, "acc", fake.index_changed)
     conn = server({}, timeout=5.0)
     await conn.open()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -24,6 +24,7 @@ from app.models import Account, Event, Mailbox, Message
 from app.services.context import Context
 from app.services.folder_sync import FIRST_BATCH, generation_changed, sync_folder
 from app.sync.worker import AccountWorker
+from tests.on_memory import on_memory
 
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 CAPABILITIES = {
@@ -195,10 +196,7 @@ async def test_the_sync_engine_opens_its_sessions_through_the_context(ctx: Conte
     """The whole account worker on the in-memory server: first pass, then a delivery seen by watch."""
     server = MemoryServer()
     server.add("INBOX", mail("before"))
-    fake = replace(ctx, sessions=server)
-    async with fake.db.core() as s:
-        s.add(Account(id="acc", name="Test", imap={"host": "memory", "auth": {"user": "u"}}))
-        await s.commit()
+    fake = await on_memory(ctx, server)
     worker = AccountWorker(fake, "acc")
     worker.start()
 

@@ -17,10 +17,11 @@ from sqlmodel import col
 
 from app.mail.memory import MemoryServer, MemorySession
 from app.mail.session import Change, FlagsChanged, MailSession, Uids, Vanished
-from app.models import Account, Event, Mailbox, Message
+from app.models import Event, Mailbox, Message
 from app.services.context import Context
 from app.services.folder_sync import apply_changes, sync_folder
 from app.sync.worker import AccountWorker
+from tests.on_memory import on_memory
 from tests.sync.test_folder_sync import CAPABILITIES, LONG_AGO, World, mail, world_with
 
 NEVER = asyncio.Event()
@@ -201,10 +202,7 @@ async def test_a_flag_push_for_an_unknown_new_uid_fetches_it(ctx: Context) -> No
 async def running(ctx: Context) -> AsyncIterator[tuple[Context, MemoryServer, AccountWorker]]:
     server = MemoryServer()
     server.add("INBOX", mail("before"))  # there before the account: indexed, not announced
-    fake = replace(ctx, sessions=server)
-    async with fake.db.core() as s:
-        s.add(Account(id="acc", name="Test", imap={"host": "memory", "auth": {"user": "u"}}))
-        await s.commit()
+    fake = await on_memory(ctx, server)
     worker = AccountWorker(fake, "acc")
     worker.start()
     try:
