@@ -270,6 +270,18 @@ class Index:
         return removed
 
     @tasking.completes
+    async def store_states(self, states: Sequence[tuple[Mailbox, Mapping[str, Any]]]) -> None:
+        """Several folders' sync state in one transaction (folders a session's first pass needed
+        not select); each ``box`` is brought up to date as :meth:`save_state` does."""
+        if not states:
+            return
+        async with self.db.writer() as s:
+            stored = [await _save(s, box, values, (0, 0)) for box, values in states]
+            await s.commit()
+        for (box, _), row in zip(states, stored, strict=True):
+            self._stored(box, row)
+
+    @tasking.completes
     async def save_state(self, box: Mailbox, **values: Any) -> Mailbox:
         """Store sync cursors and recount the folder from the index.
 

@@ -106,19 +106,34 @@ class ImapConnection(ImapBase):
             )
         return found
 
-    async def status(self, path: str) -> FolderStatus:
-        items = "MESSAGES UIDNEXT UIDVALIDITY UNSEEN"
-        if "CONDSTORE" in self.capabilities:
-            items += " HIGHESTMODSEQ"
-        response = await self._ok(self._client.status(quote(path), f"({items})"))
-        found = imapparse.parse_status(response.lines)
-        return FolderStatus(
-            messages=found.get("MESSAGES"),
-            uid_next=found.get("UIDNEXT"),
-            uid_validity=found.get("UIDVALIDITY"),
-            unseen=found.get("UNSEEN"),
-            highest_modseq=found.get("HIGHESTMODSEQ"),
+    async def list_with_status(self) -> tuple[list[imapparse.ListEntry], dict[str, FolderStatus]]:
+        """One LIST-EXTENDED command (RFC 5258, 5819, 6154) answers what LIST, LSUB and a STATUS
+        of every folder would: a thousand accounts connecting at once send a fifth of the commands."""
+        if not {"LIST-EXTENDED", "LIST-STATUS"} <= self.capabilities:
+            return await self.list_folders(), {}
+        options = "CHILDREN SUBSCRIBED" + (" SPECIAL-USE" if "SPECIAL-USE" in self.capabilities else "")
+        pattern = f'"*" RETURN ({options} STATUS ({self._status_items()}))'
+        response, heard = await self._ok_hearing(self._client.list('""', pattern))
+        entries = imapparse.parse_list(response.lines)
+        for entry in entries:  # the flags as plain LIST gives them, subscription apart
+            marks = {f.upper() for f in entry.flags}
+            entry.subscribed = "\\SUBSCRIBED" in marks or entry.path == "INBOX"
+            entry.flags = [
+                "\\Noselect" if f.upper() == "\\NONEXISTENT" else f  # RFC 5258: it implies \Noselect
+                for f in entry.flags
+                if f.upper() != "\\SUBSCRIBED"
+            ]
+        found = imapparse.parse_status_all(heard)
+        return entries, {path: _folder_status(values) for path, values in found.items()}
+
+    def _status_items(self) -> str:
+        return "MESSAGES UIDNEXT UIDVALIDITY UNSEEN" + (
+            " HIGHESTMODSEQ" if "CONDSTORE" in self.capabilities else ""
         )
+
+    async def status(self, path: str) -> FolderStatus:
+        response = await self._ok(self._client.status(quote(path), f"({self._status_items()})"))
+        return _folder_status(imapparse.parse_status(response.lines))
 
     async def mailbox_id(self, path: str) -> str | None:
         """The folder's RFC 8474 MAILBOXID (stable across renames), None without OBJECTID."""
@@ -352,3 +367,13 @@ class ImapConnection(ImapBase):
 
 if TYPE_CHECKING:
     _session: MailSession = ImapConnection({})
+
+
+def _folder_status(found: dict[str, int]) -> FolderStatus:
+    return FolderStatus(
+        messages=found.get("MESSAGES"),
+        uid_next=found.get("UIDNEXT"),
+        uid_validity=found.get("UIDVALIDITY"),
+        unseen=found.get("UNSEEN"),
+        highest_modseq=found.get("HIGHESTMODSEQ"),
+    )

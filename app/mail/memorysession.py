@@ -137,8 +137,18 @@ class MemorySession(Listener):
         self._enter("subscribe")
         self.server.folder(path).subscribed = subscribed
 
+    async def list_with_status(self) -> tuple[list[ListEntry], dict[str, FolderStatus]]:
+        self._enter("list_with_status")
+        entries = [self._entry(path) for path in self.server.folders]
+        if "LIST-STATUS" not in self.capabilities:
+            return entries, {}
+        return entries, {path: self._status(path) for path in self.server.folders}
+
     async def status(self, path: str) -> FolderStatus:
         self._enter("status")
+        return self._status(path)
+
+    def _status(self, path: str) -> FolderStatus:
         folder = self.server.folder(path)
         return FolderStatus(
             messages=len(folder.messages),

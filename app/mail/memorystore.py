@@ -20,7 +20,10 @@ from app.mail.types import Envelope, FetchedMessage
 __all__ = ["DEFAULT_CAPABILITIES", "Folder", "Listener", "Store", "Stored", "summary", "unique"]
 
 DEFAULT_CAPABILITIES = frozenset(
-    {"IMAP4REV1", "IDLE", "UIDPLUS", "MOVE", "CONDSTORE", "QRESYNC", "NOTIFY", "UNSELECT", "SPECIAL-USE"}
+    {
+        *("IMAP4REV1", "IDLE", "UIDPLUS", "MOVE", "CONDSTORE", "QRESYNC", "NOTIFY", "UNSELECT"),
+        *("SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS"),
+    }
 )
 
 

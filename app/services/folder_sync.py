@@ -4,12 +4,21 @@ where the server has them and UID/flag diffing where it does not."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from app.index.store import Index
 from app.mail import imapparse
-from app.mail.session import Change, FlagsChanged, MailSession, NewMessages, UidsFrom, Vanished
+from app.mail.session import (
+    Change,
+    FlagsChanged,
+    FolderStatus,
+    MailSession,
+    NewMessages,
+    UidsFrom,
+    Vanished,
+)
 from app.mail.types import FetchedMessage
 from app.models import Mailbox
 
@@ -25,6 +34,62 @@ def generation_changed(box: Mailbox, info: imapparse.SelectInfo) -> bool:
     belong to), so no UID the index holds names the same message any more. A folder the index
     never read has no UIDs to lose."""
     return box.uid_validity is not None and info.uid_validity != box.uid_validity
+
+
+async def first_pass(
+    conn: MailSession,
+    index: Index,
+    boxes: Sequence[Mailbox],
+    statuses: Mapping[str, FolderStatus],
+    notify_from: datetime | None,
+) -> list[Mailbox]:
+    """Bring every folder in step at the start of a session, INBOX first (the folder people look
+    at is ready first). What the listing's STATUS answers told (``statuses``, LIST-STATUS) spares
+    a SELECT: new empty folders are stored as such, all in one write, and a folder whose counters
+    prove it unchanged since the last pass is left as it is."""
+    quiet: list[tuple[Mailbox, dict[str, Any]]] = []
+    busy: list[Mailbox] = []
+    for box in sorted(boxes, key=lambda b: b.path != "INBOX"):
+        status = statuses.get(box.path)
+        if box.path != "INBOX" and status is not None and _unchanged(box, status):
+            quiet.append((box, {}))
+        elif box.path != "INBOX" and status is not None and (state := _new_and_empty(box, status)):
+            quiet.append((box, state))
+        else:
+            busy.append(box)
+    await index.store_states([(box, state) for box, state in quiet if state])
+    return [box for box, _ in quiet] + [await sync_folder(conn, index, box, notify_from) for box in busy]
+
+
+def _new_and_empty(box: Mailbox, status: FolderStatus) -> dict[str, Any] | None:
+    """The state a folder never indexed and empty on the server takes without being selected:
+    nothing to index, and mail arriving later has UIDs from ``uid_next`` on."""
+    if box.initialized or box.uid_validity is not None or status.messages != 0:
+        return None
+    if status.uid_validity is None or status.uid_next is None:
+        return None
+    return {
+        "uid_validity": status.uid_validity,
+        "server_messages": 0,
+        "uid_next": status.uid_next,
+        "highest_modseq": status.highest_modseq,
+        "synced_modseq": status.highest_modseq,
+        "initialized": True,
+    }
+
+
+def _unchanged(box: Mailbox, status: FolderStatus) -> bool:
+    """With CONDSTORE, a folder whose MODSEQ, UIDNEXT, UIDVALIDITY and size are as the index
+    left them has not changed at all (a flag change moves the MODSEQ); without it, flags may
+    have changed unseen, and the folder is read."""
+    return (
+        box.initialized
+        and status.highest_modseq is not None
+        and box.synced_modseq == status.highest_modseq
+        and box.uid_validity == status.uid_validity
+        and box.uid_next == status.uid_next
+        and box.messages == status.messages
+    )
 
 
 def _batches(uids: list[int]) -> list[list[int]]:

@@ -21,6 +21,7 @@ from app.mail.session import (
     AuthenticationFailed,
     Change,
     ConnectFailed,
+    FolderStatus,
     ImapError,
     MailSession,
 )
@@ -29,7 +30,7 @@ from app.models.base import utcnow
 from app.runtime import backoff as retry
 from app.services import account_options, flush, mail_settings, protocol_logs
 from app.services.context import Context
-from app.services.folder_sync import apply_changes, sync_folder
+from app.services.folder_sync import apply_changes, first_pass, sync_folder
 from app.services.mail_settings import TokenUnavailable
 from app.services.states import IllegalTransition, Move, leading_to, transition
 
@@ -192,14 +193,10 @@ class AccountWorker:
             raise AuthenticationFailed(mismatch, response=mismatch)
         first_time = AccountState(account.state) in (S.init, S.connecting) and account.sync_time is None
         await self._move(account, S.syncing, frozenset({S.connecting}))
-        boxes = await self._list(watcher, account)
+        boxes, statuses = await self._list(watcher, account)
         notify_from = account.notify_from
-        # INBOX first, so the folder people look at is ready first.
         async with self.ctx.sync_slots:
-            boxes = [
-                await sync_folder(watcher, self.index, box, notify_from)
-                for box in sorted(boxes, key=lambda b: b.path != "INBOX")
-            ]
+            boxes = await first_pass(watcher, self.index, boxes, statuses, notify_from)
         await self._move(account, S.connected, frozenset({S.syncing}), initialized=first_time)
         self.backoff.reset()
         # Real time for every folder: NOTIFY reports changes elsewhere while INBOX is IDLE. Without
@@ -233,9 +230,14 @@ class AccountWorker:
         # Asked to reconnect: go round again at once.
         await self._move(account, S.connecting, TO_CONNECTING)
 
-    async def _list(self, conn: MailSession, account: Account) -> list[Mailbox]:
-        listed = [e for e in await conn.list_folders() if "\\NOSELECT" not in {f.upper() for f in e.flags}]
-        return await self.index.apply_list(listed, account.path, specialuse.overrides(account.imap))
+    async def _list(
+        self, conn: MailSession, account: Account
+    ) -> tuple[list[Mailbox], dict[str, FolderStatus]]:
+        """The folders, and their counters where the server gives them with the listing."""
+        entries, statuses = await conn.list_with_status()
+        listed = [e for e in entries if "\\NOSELECT" not in {f.upper() for f in e.flags}]
+        boxes = await self.index.apply_list(listed, account.path, specialuse.overrides(account.imap))
+        return boxes, statuses
 
     async def _watch(
         self, conn: MailSession, box: Mailbox | None, wake: asyncio.Event, notify_from: datetime
@@ -289,7 +291,7 @@ class AccountWorker:
             if conn is None:
                 conn = await self._open(account, "poll")
             if woken or started - listed_at >= list_every:
-                boxes, listed_at = await self._list(conn, account), started
+                (boxes, _), listed_at = await self._list(conn, account), started
             resync = "CONDSTORE" not in conn.capabilities and started - resynced_at >= resync_every
             for box in boxes:
                 if box.path in watched:

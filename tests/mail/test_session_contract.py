@@ -29,6 +29,7 @@ from app.mail.session import (
     UidsFrom,
     Vanished,
 )
+from app.mail.types import ListEntry
 
 NEVER = asyncio.Event()  # a wake nobody sets
 
@@ -116,6 +117,31 @@ async def test_folders_create_rename_subscribe_delete(mail: Mail) -> None:
     assert await conn.find_folder("Archive 2026") is None
     with pytest.raises(CommandFailed):
         await conn.delete("Archive 2026")
+
+
+async def test_one_listing_with_every_folders_counters(mail: Mail) -> None:
+    """LIST-STATUS gives what LIST, LSUB and STATUS of each folder give, in one command."""
+    conn = await mail.session()
+    uids = await folder_with(conn, "Box", message("one"), message("two"), flags=("\\Seen",))
+    await conn.create("Quiet")
+    await conn.subscribe("Quiet", False)
+    await conn.create("Projects/Ünïcode")  # Dovecot lists "Projects" too, as a name only
+    entries, statuses = await conn.list_with_status()
+
+    def seen(entry: ListEntry) -> tuple[object, ...]:
+        return entry.path, entry.delimiter, sorted(entry.flags), entry.special_use, entry.subscribed
+
+    assert sorted(map(seen, entries)) == sorted(map(seen, await conn.list_folders()))
+    selectable = {e.path for e in entries if "\\NOSELECT" not in {f.upper() for f in e.flags}}
+    assert {"Box", "Quiet", "INBOX", "Projects/Ünïcode"} <= set(statuses) and set(statuses) == selectable
+    for path, status in statuses.items():
+        assert status == await conn.status(path)
+    assert (statuses["Box"].messages, statuses["Box"].unseen, statuses["Box"].uid_next) == (
+        2,
+        0,
+        uids[-1] + 1,
+    )
+    assert statuses["Quiet"].messages == 0 and statuses["Quiet"].uid_validity is not None
 
 
 async def test_status_select_and_append_uid(mail: Mail) -> None:
