@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from app import __version__
 from app.config import ConfigError, Settings
 from app.db import migrate_sync
+from app.runtime import heap
 from app.services import tokens
 from app.services.context import Context
 from app.services.errors import ServiceError
@@ -28,6 +29,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if settings.auto_migrate:
         migrate_sync(settings.database_url)
+    heap.own_process()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -55,6 +57,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         migrate_sync(settings.database_url)
     import uvloop
 
+    heap.own_process()
     uvloop.run(worker.run(settings))
     return 0
 

@@ -112,8 +112,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
             await supervisor.start()
         reaper = asyncio.create_task(app.state.ctx.imap.reaper())
         smtp_reaper = asyncio.create_task(app.state.ctx.smtp.reaper())
-        if own_ctx:  # a server process, not an app embedded in another program (or a test)
-            heap.settle()
+        heap.settle()
         log.info("Mailgate ready on %s (database: %s)", settings.port, app.state.ctx.db.engine.dialect.name)
         try:
             yield
