@@ -643,6 +643,16 @@ def test_uid_sets() -> None:
 def test_vanished() -> None:
     lines = [b"OK [COPYUID 1795265433 3 1] Moved UIDs.", b"VANISHED 3", b"VANISHED (EARLIER) 7:8", b"Done"]
     assert ip.parse_vanished(lines) == [3, 7, 8]
+    # Among FETCH answers (literals too), only the VANISHED responses are read.
+    fetch = [
+        b"1 FETCH (UID 4 BODY[HEADER] {12}",
+        bytearray(b"VANISHED 99\r\n"),
+        b")",
+        b"vanished 5",
+        b"2 FETCH (UID 6)",
+    ]
+    assert ip.parse_vanished(fetch) == [5]
+    assert [t for t, _ in ip.iter_responses(fetch, only="VANISHED")] == [["vanished", 5]]
 
 
 def test_response_codes_copyuid_appenduid() -> None:

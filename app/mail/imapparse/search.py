@@ -44,7 +44,7 @@ def vanished_uids(tokens: list[Value]) -> list[int] | None:
 def parse_vanished(lines: Iterable[Line]) -> list[int]:
     """UIDs of every ``VANISHED [(EARLIER)] set`` response in ``lines`` (sorted, unique)."""
     found: set[int] = set()
-    for tokens, _ in iter_responses(lines):
+    for tokens, _ in iter_responses(lines, only="VANISHED"):
         uids = vanished_uids(tokens)
         if uids:
             found.update(uids)

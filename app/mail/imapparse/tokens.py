@@ -182,15 +182,20 @@ def _tokens(texts: list[str], lits: list[bytes]) -> list[Value]:
     return top
 
 
-def iter_responses(lines: Iterable[Line]) -> Iterator[tuple[list[Value], str]]:
+def iter_responses(lines: Iterable[Line], only: str | None = None) -> Iterator[tuple[list[Value], str]]:
     """Read aioimaplib's items into responses: yields ``(tokens, first_line_text)`` per response.
 
     ``tokens`` are the top-level values of one response (``[3, 'FETCH', [...]]``); the text is the
     response's first line with any ``* `` prefix removed (for response codes). Literals are joined
     with the line before them and the continuation line after them. Unbalanced parentheses are
-    closed at the end of the response; stray ``)`` are ignored. Never raises.
+    closed at the end of the response; stray ``)`` are ignored. Never raises. ``only``: just the
+    responses whose first word it is, the others not even tokenized (a 1,000-message FETCH answer
+    read for a VANISHED line costs a scan, not a parse).
     """
+    word = only.upper() if only else None
     for texts, lits in _group(lines):
+        if word is not None and texts[0].removeprefix("* ").split(" ", 1)[0].upper() != word:
+            continue
         yield _tokens(texts, lits), texts[0]
 
 
