@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from app.mail.memory import MemoryServer
 from app.mail.session import SessionFactory
 from app.models import Account
 from app.services.context import Context
@@ -18,3 +19,10 @@ async def on_memory(ctx: Context, sessions: SessionFactory, **account: Any) -> C
         s.add(Account(id="acc", name="Test", imap={"host": "memory", "auth": {"user": "u"}}, **account))
         await s.commit()
     return fake
+
+
+def taken(server: MemoryServer, operation: str) -> list[str]:
+    """What ``operation`` ("select", "fetch_section") asked of ``server`` since the last look."""
+    found = [argument for name, argument in server.asked if name == operation]
+    server.asked.clear()
+    return found

@@ -174,6 +174,7 @@ class MemorySession(Listener):
         self, path: str, *, readonly: bool = False, qresync: tuple[int, int] | None = None
     ) -> SelectInfo:
         self._enter("select")
+        self.server.asked.append(("select", path))
         self.selected, self.selected_info, self.pending = None, None, []
         folder = self.server.folder(path)
         condstore = "CONDSTORE" in self.capabilities
@@ -264,6 +265,7 @@ class MemorySession(Listener):
 
     async def fetch_section(self, uid: int, section: str, *, max_bytes: int | None = None) -> bytes | None:
         self._enter("fetch_section")
+        self.server.asked.append(("fetch_section", section))
         _, folder = self._current()
         msg = folder.messages.get(uid)
         if msg is None:

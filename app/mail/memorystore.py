@@ -132,6 +132,9 @@ class Store:
         #: Calls made by all sessions, by operation ("select", "fetch_summaries", ...): what a
         #: test reads to show how much a sync asked of the server.
         self.calls: Counter[str] = Counter()
+        #: The calls whose argument a test asks about, in order: ("select", path) and
+        #: ("fetch_section", section).
+        self.asked: list[tuple[str, str]] = []
         self._failures: dict[str, list[_Failure]] = {}
         self._validity = itertools.count(1_000)
         self._ids = itertools.count(1)

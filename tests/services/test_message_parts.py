@@ -14,8 +14,7 @@ from sqlmodel import col
 
 from app.index.store import Index
 from app.mail import ids
-from app.mail.memory import DEFAULT_CAPABILITIES, MemoryServer, MemorySession
-from app.mail.wirelog import Sink
+from app.mail.memory import DEFAULT_CAPABILITIES, MemoryServer
 from app.models import Account, Mailbox, Message
 from app.schemas.messages import MessageGetQuery
 from app.services import message_parts, message_store, messages
@@ -23,7 +22,7 @@ from app.services.context import Context
 from app.services.folder_sync import sync_folder
 from app.services.mailaccess import MessageNotFound
 from app.services.principal import OPERATOR
-from tests.on_memory import on_memory
+from tests.on_memory import on_memory, taken
 
 ALTERNATIVE = (
     b"From: A <a@example.org>\r\nTo: b@example.org\r\nSubject: both\r\nReferences: <r@x>\r\n"
@@ -45,42 +44,15 @@ NO_BOUNDARY = (
 EVERY_TEXT = MessageGetQuery(textType="*")
 
 
-class Recording:
-    """The memory server as a session factory, noting each section fetched."""
-
-    def __init__(self, server: MemoryServer) -> None:
-        self.server = server
-        self.sections: list[str] = []
-
-    def __call__(
-        self,
-        settings: dict[str, Any],
-        *,
-        timeout: float = 30.0,
-        name: str = "memory",
-        wire: Sink | None = None,
-    ) -> MemorySession:
-        session = self.server(settings, timeout=timeout, name=name, wire=wire)
-        fetch = session.fetch_section
-
-        async def fetch_section(uid: int, section: str, *, max_bytes: int | None = None) -> bytes | None:
-            self.sections.append(section)
-            return await fetch(uid, section, max_bytes=max_bytes)
-
-        session.fetch_section = fetch_section  # type: ignore[method-assign]
-        return session
-
-    def take(self) -> list[str]:
-        found, self.sections = self.sections, []
-        return found
-
-
 @dataclass
 class Setup:
     ctx: Context
     server: MemoryServer
-    recording: Recording
     box: Mailbox
+
+    def sections(self) -> list[str]:
+        """The sections fetched since the last look."""
+        return taken(self.server, "fetch_section")
 
     def message_id(self, uid: int) -> str:
         assert self.box.id is not None and self.box.uid_validity is not None
@@ -118,8 +90,7 @@ async def make_setup(ctx: Context, server: MemoryServer) -> AsyncIterator[Setup]
     server.add("INBOX", ALTERNATIVE)
     server.add("INBOX", SINGLE)
     server.add("INBOX", NO_BOUNDARY)
-    recording = Recording(server)
-    fake = await on_memory(ctx, recording, state="connected")
+    fake = await on_memory(ctx, server, state="connected")
     index = Index(fake.db, "acc", fake.index_changed)
     conn = server({}, timeout=5.0)
     await conn.open()
@@ -128,8 +99,8 @@ async def make_setup(ctx: Context, server: MemoryServer) -> AsyncIterator[Setup]
         for b in await index.apply_list(await conn.list_folders(), None)
     ]
     await conn.logout()
-    recording.take()
-    yield Setup(fake, server, recording, box)
+    server.asked.clear()
+    yield Setup(fake, server, box)
     await fake.imap.close()
 
 
@@ -147,7 +118,7 @@ async def gmail(ctx: Context) -> AsyncIterator[Setup]:
 
 async def test_reads_fetch_the_header_and_text_sections_then_keep_them(setup: Setup) -> None:
     shown = await setup.get(1)
-    assert setup.recording.take() == ["HEADER", "1.1.MIME", "1.1", "1.2.MIME", "1.2"]
+    assert setup.sections() == ["HEADER", "1.1.MIME", "1.1", "1.2.MIME", "1.2"]
     assert shown["text"]["plain"] == "Façade" and shown["text"]["html"] == "<p>Façade</p>"
     assert shown["references"] == ["<r@x>"] and shown["sender"] is None
     assert await setup.get(1) == shown  # from the cache: nothing asked of the server
@@ -155,14 +126,14 @@ async def test_reads_fetch_the_header_and_text_sections_then_keep_them(setup: Se
         **shown,
         "text": {**shown["text"], "plain": None, "html": None},
     }
-    assert setup.recording.take() == []
+    assert setup.sections() == []
     assert shown == await setup.whole(1)
 
 
 async def test_single_part_text_is_section_one_under_the_message_header(setup: Setup) -> None:
     key = ids.parse_message_id(setup.message_id(2))
     text = await messages.get_text(setup.ctx, OPERATOR, "acc", ids.text_id(key), "plain", 3)
-    assert setup.recording.take() == ["HEADER", "1"]
+    assert setup.sections() == ["HEADER", "1"]
     assert (text.plain, text.hasMore) == ("Gr", True)  # "ü" would not fit whole in 3 bytes
     assert await setup.get(2) == await setup.whole(2)
 
@@ -171,24 +142,24 @@ async def test_rows_without_part_numbers_read_the_whole_source(setup: Setup) -> 
     expected = await setup.whole(1)
     setup.ctx.sources = type(setup.ctx.sources)()  # forget the source the whole read cached
     setup.ctx.parsed = type(setup.ctx.parsed)(32 << 20, 4 << 20)
-    setup.recording.take()
+    setup.sections()
     await setup.set_row(1, text=None)
     shown = await setup.get(1)
-    assert setup.recording.take() == [""]
+    assert setup.sections() == [""]
     assert shown["text"]["plain"] == expected["text"]["plain"] and shown["headers"] == expected["headers"]
 
 
 async def test_a_part_the_server_answers_empty_reads_the_whole_source(setup: Setup) -> None:
     await setup.set_row(1, text={"plain": ["7"], "html": [], "encodedSize": {"plain": 9, "html": 0}})
     shown = await setup.get(1, MessageGetQuery(textType="plain"))
-    assert setup.recording.take() == ["HEADER", "7.MIME", ""]
+    assert setup.sections() == ["HEADER", "7.MIME", ""]
     assert shown["text"]["plain"] == "Façade"
 
 
 async def test_a_multipart_without_boundary_reads_the_whole_source(setup: Setup) -> None:
     """Read whole, such a body is text; a server may number its parts otherwise."""
     shown = await setup.get(3)
-    assert setup.recording.take() == ["HEADER", ""]
+    assert setup.sections() == ["HEADER", ""]
     assert shown["text"]["plain"] == "plain after all\n"
 
 
@@ -201,10 +172,10 @@ async def test_attachments_listed_are_read_alone_others_from_the_whole_source(se
     content, ctype, name = await messages.get_attachment(
         setup.ctx, OPERATOR, "acc", ids.attachment_id(key, listed["part"])
     )
-    assert setup.recording.take() == ["2.MIME", "2"]
+    assert setup.sections() == ["2.MIME", "2"]
     assert ctype == "message/rfc822" and content.startswith(b"Subject: inner") and name is None
     inner = await messages.get_attachment(setup.ctx, OPERATOR, "acc", ids.attachment_id(key, "2.2"))
-    assert setup.recording.take() == [""]  # inside the attached message: not in the index
+    assert setup.sections() == [""]  # inside the attached message: not in the index
     assert inner == (b"%PDF-1", "application/pdf", "in.pdf")
     with pytest.raises(message_store.AttachmentNotFound):
         await messages.get_attachment(setup.ctx, OPERATOR, "acc", ids.attachment_id(key, "9"))
@@ -224,12 +195,12 @@ async def test_a_message_gone_from_the_server_is_a_404(setup: Setup) -> None:
 
 async def test_labels_are_read_every_time_texts_only_once(gmail: Setup) -> None:
     first = await gmail.get(2)
-    assert gmail.recording.take() == ["HEADER", "1"]
+    assert gmail.sections() == ["HEADER", "1"]
     assert first["labels"] == []
     conn = gmail.server({}, timeout=5.0)
     await conn.open()
     await conn.select("INBOX")
     await conn.store_labels([2], "add", ["Work"])
     again = await gmail.get(2)
-    assert gmail.recording.take() == [] and again["labels"] == ["Work"]
+    assert gmail.sections() == [] and again["labels"] == ["Work"]
     assert again["text"] == first["text"]

@@ -4,20 +4,15 @@ them unchanged since the last pass (CONDSTORE); without those, every folder is r
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import event
 
 from app.index.store import Index
-from app.mail.imapparse import SelectInfo
 from app.mail.memory import DEFAULT_CAPABILITIES, MemoryServer
-from app.mail.memorysession import MemorySession
-from app.mail.wirelog import Sink
 from app.models import Mailbox
 from app.services.context import Context
 from app.services.folder_sync import first_pass
-from tests.on_memory import on_memory
+from tests.on_memory import on_memory, taken
 from tests.sync.test_folder_sync import mail
 
 
@@ -26,35 +21,8 @@ def backend() -> str:
     return "sqlite"
 
 
-class Selects(MemoryServer):
-    """The in-memory server, noting which folders its sessions select."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.selected: list[str] = []
-
-    def __call__(
-        self,
-        settings: dict[str, Any],
-        *,
-        timeout: float = 30.0,
-        name: str = "memory",
-        wire: Sink | None = None,
-    ) -> MemorySession:
-        selected = self.selected
-
-        class Noting(MemorySession):
-            async def select(
-                self, path: str, *, readonly: bool = False, qresync: tuple[int, int] | None = None
-            ) -> SelectInfo:
-                selected.append(path)
-                return await super().select(path, readonly=readonly, qresync=qresync)
-
-        return Noting(self, settings, name=name)
-
-
-async def _pass(ctx: Context, server: Selects) -> dict[str, Mailbox]:
-    server.selected.clear()
+async def _pass(ctx: Context, server: MemoryServer) -> dict[str, Mailbox]:
+    server.asked.clear()
     index = Index(ctx.db, "acc", ctx.index_changed)
     conn = server({}, timeout=5.0)
     await conn.open()
@@ -66,8 +34,8 @@ async def _pass(ctx: Context, server: Selects) -> dict[str, Mailbox]:
         await conn.logout()
 
 
-async def _world(ctx: Context, capabilities: frozenset[str]) -> tuple[Context, Selects]:
-    server = Selects(capabilities=capabilities)
+async def _world(ctx: Context, capabilities: frozenset[str]) -> tuple[Context, MemoryServer]:
+    server = MemoryServer(capabilities=capabilities)
     for path in ("Archive", "Trash", "Junk"):
         server.create_folder(path)
     server.add("INBOX", mail("hello"))
@@ -75,7 +43,7 @@ async def _world(ctx: Context, capabilities: frozenset[str]) -> tuple[Context, S
     return await on_memory(ctx, server), server
 
 
-async def _flag(server: Selects, path: str, uid: int) -> None:
+async def _flag(server: MemoryServer, path: str, uid: int) -> None:
     """Another client flags a message: only the folder's MODSEQ shows it."""
     other = server({}, timeout=5.0)
     await other.open()
@@ -89,7 +57,7 @@ async def test_new_empty_folders_need_no_select_and_unchanged_ones_are_left_alon
     commits: list[None] = []
     event.listen(fake.db.engine.sync_engine, "commit", lambda _conn: commits.append(None))
     boxes = await _pass(fake, server)
-    assert server.selected == ["INBOX", "Archive"]  # INBOX first; Trash and Junk are empty
+    assert taken(server, "select") == ["INBOX", "Archive"]  # INBOX first; Trash and Junk are empty
     assert len(commits) == 4  # the listing, both empty folders together, INBOX, Archive
     async with fake.db.core() as s:
         stored = await s.get(Mailbox, boxes["Trash"].id)
@@ -103,16 +71,17 @@ async def test_new_empty_folders_need_no_select_and_unchanged_ones_are_left_alon
     assert boxes["Trash"].uid_validity == stored.uid_validity  # the objects handed back are current
 
     await _pass(fake, server)  # a reconnect with nothing changed: only INBOX (it is watched)
-    assert server.selected == ["INBOX"]
+    assert taken(server, "select") == ["INBOX"]
     server.add("Trash", mail("deleted"))
     uid = server.add("Archive", mail("more"))
     boxes = await _pass(fake, server)
-    assert sorted(server.selected) == ["Archive", "INBOX", "Trash"] and server.selected[0] == "INBOX"
+    selected = taken(server, "select")
+    assert sorted(selected) == ["Archive", "INBOX", "Trash"] and selected[0] == "INBOX"
     assert (boxes["Trash"].messages, boxes["Archive"].messages) == (1, 2)
     await _flag(server, "Archive", uid)
-    server.selected.clear()
+    taken(server, "select")  # the other client's own
     await _pass(fake, server)
-    assert server.selected == ["INBOX", "Archive"]
+    assert taken(server, "select") == ["INBOX", "Archive"]
 
 
 @pytest.mark.parametrize(
@@ -126,8 +95,8 @@ async def test_without_proof_every_folder_is_read(ctx: Context, capabilities: fr
     fake, server = await _world(ctx, capabilities)
     await _pass(fake, server)
     empty_spared = "LIST-STATUS" in capabilities
-    assert server.selected == (
+    assert taken(server, "select") == (
         ["INBOX", "Archive"] if empty_spared else ["INBOX", "Archive", "Trash", "Junk"]
     )
     await _pass(fake, server)
-    assert server.selected == ["INBOX", "Archive", "Trash", "Junk"]
+    assert taken(server, "select") == ["INBOX", "Archive", "Trash", "Junk"]
