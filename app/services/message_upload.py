@@ -20,6 +20,7 @@ from app.schemas.messages import (
     UploadReferenceResult,
 )
 from app.services import folders
+from app.services import message_parts as parts
 from app.services import message_store as store
 from app.services.context import Context
 from app.services.errors import InvalidRequest
@@ -87,7 +88,7 @@ async def attachment(
         content = base64.b64decode(spec.content)
         return Attachment(content, spec.filename, spec.contentType, spec.cid, spec.contentDisposition)
     assert spec.reference is not None
-    content, content_type, filename = await store.attachment_part(ctx, account, spec.reference)
+    content, content_type, filename = await parts.attachment(ctx, account, spec.reference)  # its section only
     return Attachment(
         content,
         spec.filename or filename,

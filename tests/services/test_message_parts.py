@@ -16,8 +16,8 @@ from app.index.store import Index
 from app.mail import ids
 from app.mail.memory import DEFAULT_CAPABILITIES, MemoryServer
 from app.models import Account, Mailbox, Message
-from app.schemas.messages import MessageGetQuery
-from app.services import message_parts, message_store, messages
+from app.schemas.messages import MessageGetQuery, UploadAttachment
+from app.services import message_parts, message_store, message_upload, messages
 from app.services.context import Context
 from app.services.folder_sync import sync_folder
 from app.services.mailaccess import MessageNotFound
@@ -147,6 +147,19 @@ async def test_rows_without_part_numbers_read_the_whole_source(setup: Setup) -> 
     shown = await setup.get(1)
     assert setup.sections() == [""]
     assert shown["text"]["plain"] == expected["text"]["plain"] and shown["headers"] == expected["headers"]
+
+
+async def test_an_attachment_sent_by_reference_is_read_alone(setup: Setup) -> None:
+    """``attachments[].reference`` of a submission or an upload copies one part, not the message."""
+    key = ids.parse_message_id(setup.message_id(1))
+    async with setup.ctx.db.core() as s:
+        account = await s.get(Account, "acc")
+    assert account is not None
+    [listed] = (await message_store.locate_key(setup.ctx, account, key)).row.attachments or []
+    spec = UploadAttachment(reference=ids.attachment_id(key, listed["part"]))
+    copied = await message_upload.attachment(setup.ctx, OPERATOR, account, spec)
+    assert setup.sections() == ["2.MIME", "2"]
+    assert copied.content.startswith(b"Subject: inner") and copied.content_type == "message/rfc822"
 
 
 async def test_a_part_the_server_answers_empty_reads_the_whole_source(setup: Setup) -> None:
