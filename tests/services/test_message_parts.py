@@ -71,6 +71,15 @@ class Setup:
         finally:
             message_parts.read = read
 
+    async def listed_attachment(self, uid: int) -> tuple[Account, ids.MessageKey, dict[str, Any]]:
+        """The account, the message's key and the one attachment the index lists for it."""
+        key = ids.parse_message_id(self.message_id(uid))
+        async with self.ctx.db.core() as s:
+            account = await s.get(Account, "acc")
+        assert account is not None
+        [listed] = (await message_store.locate_key(self.ctx, account, key)).row.attachments or []
+        return account, key, listed
+
     async def set_row(self, uid: int, **values: Any) -> None:
         async with self.ctx.db.core() as s:
             await s.execute(
@@ -151,11 +160,7 @@ async def test_rows_without_part_numbers_read_the_whole_source(setup: Setup) -> 
 
 async def test_an_attachment_sent_by_reference_is_read_alone(setup: Setup) -> None:
     """``attachments[].reference`` of a submission or an upload copies one part, not the message."""
-    key = ids.parse_message_id(setup.message_id(1))
-    async with setup.ctx.db.core() as s:
-        account = await s.get(Account, "acc")
-    assert account is not None
-    [listed] = (await message_store.locate_key(setup.ctx, account, key)).row.attachments or []
+    account, key, listed = await setup.listed_attachment(1)
     spec = UploadAttachment(reference=ids.attachment_id(key, listed["part"]))
     copied = await message_upload.attachment(setup.ctx, OPERATOR, account, spec)
     assert setup.sections() == ["2.MIME", "2"]
@@ -177,11 +182,7 @@ async def test_a_multipart_without_boundary_reads_the_whole_source(setup: Setup)
 
 
 async def test_attachments_listed_are_read_alone_others_from_the_whole_source(setup: Setup) -> None:
-    key = ids.parse_message_id(setup.message_id(1))
-    async with setup.ctx.db.core() as s:
-        account = await s.get(Account, "acc")
-    assert account is not None
-    [listed] = (await message_store.locate_key(setup.ctx, account, key)).row.attachments or []
+    _, key, listed = await setup.listed_attachment(1)
     content, ctype, name = await messages.get_attachment(
         setup.ctx, OPERATOR, "acc", ids.attachment_id(key, listed["part"])
     )
