@@ -78,17 +78,26 @@ def _new_and_empty(box: Mailbox, status: FolderStatus) -> dict[str, Any] | None:
     }
 
 
+def status_shows_change(box: Mailbox, status: FolderStatus) -> bool:
+    """Whether a STATUS answer shows ``box`` changed since the index last read it. With CONDSTORE
+    every change moves the MODSEQ; without it only new, expunged and (un)seen mail shows, not
+    other flag changes."""
+    if status.uid_validity != box.uid_validity or status.uid_next != box.uid_next:
+        return True
+    if status.highest_modseq is not None and box.synced_modseq is not None:
+        return status.highest_modseq != box.synced_modseq
+    return status.messages != box.messages or status.unseen != box.unseen
+
+
 def _unchanged(box: Mailbox, status: FolderStatus) -> bool:
-    """With CONDSTORE, a folder whose MODSEQ, UIDNEXT, UIDVALIDITY and size are as the index
-    left them has not changed at all (a flag change moves the MODSEQ); without it, flags may
-    have changed unseen, and the folder is read."""
+    """Proven unchanged, so not worth a SELECT: only with CONDSTORE (without it, flags may have
+    changed unseen) and only for a folder the index has read in full."""
     return (
         box.initialized
         and status.highest_modseq is not None
-        and box.synced_modseq == status.highest_modseq
-        and box.uid_validity == status.uid_validity
-        and box.uid_next == status.uid_next
+        and box.synced_modseq is not None
         and box.messages == status.messages
+        and not status_shows_change(box, status)
     )
 
 

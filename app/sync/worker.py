@@ -30,7 +30,7 @@ from app.models.base import utcnow
 from app.runtime import backoff as retry
 from app.services import account_options, flush, mail_settings, protocol_logs
 from app.services.context import Context
-from app.services.folder_sync import apply_changes, first_pass, sync_folder
+from app.services.folder_sync import apply_changes, first_pass, status_shows_change, sync_folder
 from app.services.mail_settings import TokenUnavailable
 from app.services.states import IllegalTransition, Move, leading_to, transition
 
@@ -290,8 +290,9 @@ class AccountWorker:
             started = time.monotonic()
             if conn is None:
                 conn = await self._open(account, "poll")
+            statuses: dict[str, FolderStatus] = {}  # counters the listing gave (LIST-STATUS)
             if woken or started - listed_at >= list_every:
-                (boxes, _), listed_at = await self._list(conn, account), started
+                (boxes, statuses), listed_at = await self._list(conn, account), started
             resync = "CONDSTORE" not in conn.capabilities and started - resynced_at >= resync_every
             for box in boxes:
                 if box.path in watched:
@@ -299,7 +300,11 @@ class AccountWorker:
                 current = await self.index.mailbox(box.id) if box.id is not None else None
                 if current is None:
                     continue
-                if resync or not current.initialized or await self._changed(conn, current):
+                changed = resync or not current.initialized
+                if not changed:
+                    status = statuses.get(current.path) or await conn.status(current.path)
+                    changed = status_shows_change(current, status)
+                if changed:
                     await sync_folder(conn, self.index, current, notify_from)
                     await conn.unselect()
             if resync:
@@ -309,11 +314,3 @@ class AccountWorker:
             else:
                 pause = min(list_every, max(STATUS_SWEEP, time.monotonic() - started))
             pause = max(0.0, min(pause, listed_at + list_every - time.monotonic()))
-
-    async def _changed(self, conn: MailSession, box: Mailbox) -> bool:
-        status = await conn.status(box.path)
-        if status.uid_validity != box.uid_validity or status.uid_next != box.uid_next:
-            return True
-        if status.highest_modseq is not None and box.synced_modseq is not None:
-            return status.highest_modseq != box.synced_modseq
-        return status.messages != box.messages or status.unseen != box.unseen
