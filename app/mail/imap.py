@@ -225,10 +225,10 @@ class ImapConnection(ImapBase):
         response, heard = await self._ok_hearing(
             self._client.uid("fetch", uids, f"({items}){modifiers}"), timeout=self.timeout * 4
         )
-        found = Fetched(imapparse.parse_fetch(response.lines), imapparse.parse_vanished(response.lines))
+        found = Fetched(imapparse.parse_fetch(response.lines))
         if changed_since is not None and vanished:
             # aioimaplib passes VANISHED to no command: the (EARLIER) ones answer this one.
-            found.vanished = sorted({*found.vanished, *unsolicited.vanished_earlier(heard)})
+            found.vanished = unsolicited.vanished_earlier(heard)
         if unsolicited.reports_change(heard):
             found.messages.append(unsolicited.news_mark())
         return found
