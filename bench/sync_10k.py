@@ -86,7 +86,7 @@ def main() -> None:
                 url = f"{server.base}/v1/account/bench/messages?pageSize=20"
                 pages = max(1, args.messages // 20)
                 figures.update(wrk(server, url, args, "same page (page cache hits)"))
-                figures.update(wrk(server, url, args, f"random page of {pages} (mostly misses)", pages))
+                figures.update(wrk(server, url, args, f"random page of {pages}", pages))
             report("sync_10k", figures)
 
 

@@ -136,6 +136,7 @@ class Index:
                 None,
             )
             row.messages, row.unseen, row.initialized = 0, 0, False
+            row.version += 1
             events.record(
                 s, "mailboxReset", self.account,
                 {"path": row.path, "uidValidity": str(uid_validity), "prevUidValidity": str(previous)},
@@ -235,12 +236,10 @@ class Index:
                                   path=box.path)  # fmt: skip
                     changed += 1
                     unseen += int(bool(seen)) - int("\\Seen" in new)
-            stored = await _save(s, box, {}, (0, unseen)) if unseen else None
+            stored = await _save(s, box, {}, (0, unseen)) if changed else None
             await s.commit()
         if stored is not None:
             self._stored(box, stored)
-        else:
-            self._changed(box)
         return changed
 
     @tasking.completes
@@ -312,7 +311,8 @@ async def _save(
     can never disagree with the rows. ``delta`` is (messages, unseen) that the caller's own writes
     in this transaction changed them by: every write of a folder's messages goes through this
     class and adjusts them, so a push that adds one message costs no count of the whole folder;
-    :meth:`Index.save_state` still counts, once per sync pass."""
+    :meth:`Index.save_state` still counts, once per sync pass. The folder's ``version`` moves on:
+    pages rendered from it in any process are known stale by the next read of the row."""
     if delta is None:
         in_box = col(Message.mailbox_id) == box.id
         total: Any = select(func.count()).where(in_box).scalar_subquery()
@@ -322,7 +322,7 @@ async def _save(
     statement = (
         update(Mailbox)
         .where(col(Mailbox.id) == box.id)
-        .values(**values, messages=total, unseen=unseen, last_sync=utcnow())
+        .values(**values, messages=total, unseen=unseen, last_sync=utcnow(), version=col(Mailbox.version) + 1)
         .returning(*MAILBOX_COLUMNS)
     )
     return (await s.execute(statement)).one()

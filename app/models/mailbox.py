@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.base import json_column, no_flags
@@ -36,3 +36,6 @@ class Mailbox(SQLModel, table=True):
     unseen: int = 0
     initialized: bool = False  # the first full index of this folder has finished
     last_sync: datetime | None = None
+    #: One more with every write to the folder's index, in the same transaction, whichever
+    #: process makes it: what was rendered from version N is still right while the row says N.
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))

@@ -81,15 +81,21 @@ class TTLCache(Generic[K, V]):
 
 
 class PageCache:
-    """List pages per folder (rendered JSON, or the page itself). Index writes in this process
-    drop a folder's pages at once; the TTL bounds how long a write made by another process can
-    go unseen."""
+    """List pages per folder (rendered JSON, or the page itself), under the folder's ``version``.
 
-    def __init__(self, ttl: float = 1.0, maxsize: int = 2_000) -> None:
-        self._pages: TTLCache[tuple[int, Hashable], Any] = TTLCache(ttl, maxsize)
+    Every index write moves the version on in the row it writes, whichever process makes it, so
+    a page is served only while the folder row read for the request still names the version it
+    was rendered from: a write elsewhere is seen as soon as this process reads the row again
+    (its folder cache keeps rows for a second). Index writes in this process also drop the
+    folder's pages at once. The TTL only lets go of pages no request asks for any more."""
 
-    async def get_or_load(self, mailbox_id: int, key: Hashable, render: Callable[[], Awaitable[V]]) -> V:
-        found: V = await self._pages.get_or_load((mailbox_id, key), render)
+    def __init__(self, ttl: float = 60.0, maxsize: int = 2_000) -> None:
+        self._pages: TTLCache[tuple[int, int, Hashable], Any] = TTLCache(ttl, maxsize)
+
+    async def get_or_load(
+        self, mailbox_id: int, version: int, key: Hashable, render: Callable[[], Awaitable[V]]
+    ) -> V:
+        found: V = await self._pages.get_or_load((mailbox_id, version, key), render)
         return found
 
     def invalidate(self, mailbox_id: int | None) -> None:

@@ -70,6 +70,7 @@ async def perform(ctx: Context, account_id: str) -> Account | None:
                 messages=0,
                 unseen=0,
                 initialized=False,
+                version=col(Mailbox.version) + 1,
             )
         )
         row.options = options or None

@@ -123,7 +123,7 @@ async def list_messages_json(
         return to_json((await _page(ctx, box, [], page, page_size, cursor)).as_dict())
 
     assert box.id is not None
-    return await ctx.pages.get_or_load(box.id, ("json", page, page_size, cursor), render)
+    return await ctx.pages.get_or_load(box.id, box.version, ("json", page, page_size, cursor), render)
 
 
 async def _listed_box(ctx: Context, principal: Principal, account_id: str, path: str) -> Mailbox:
@@ -139,7 +139,7 @@ async def _cached_page(ctx: Context, box: Mailbox, page: int, page_size: int, cu
     async def load() -> Page:
         return await _page(ctx, box, [], page, page_size, cursor)
 
-    return await ctx.pages.get_or_load(box.id, ("page", page, page_size, cursor), load)
+    return await ctx.pages.get_or_load(box.id, box.version, ("page", page, page_size, cursor), load)
 
 
 def _bad_cursor(reason: str) -> InvalidRequest:
