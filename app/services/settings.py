@@ -193,17 +193,20 @@ async def update_settings(ctx: Context, principal: Principal, data: SettingsUpda
     if values.get("serviceSecret"):
         values["serviceSecret"] = ctx.cipher.encrypt(values["serviceSecret"])
     async with ctx.db.session() as s:
+        was_enabled = await s.get(Setting, "webhooksEnabled")
+        enabling = bool(values.get("webhooksEnabled")) and not (was_enabled and was_enabled.value)
         for key, value in values.items():
             row = await s.get(Setting, key)
             if row is None:
                 s.add(Setting(key=key, value=value))
             else:
                 row.value = value
-        if values.get("webhooksEnabled") and await s.get(Setting, CURSOR) is None:
-            # Deliveries start with the events that follow this change, not with old history.
+        if enabling or (values.get("webhooksEnabled") and await s.get(Setting, CURSOR) is None):
+            # Deliveries start with the events that follow this change, not with old history nor
+            # with what happened while they were off (the dispatcher does not read events then).
             latest = (await s.exec(select(func.max(col(Event.id))))).one()
             dialect = ctx.db.engine.dialect.name
-            await s.exec(store_cursor(dialect, int(latest or 0), replace=False))
+            await s.exec(store_cursor(dialect, int(latest or 0), replace=enabling))
         if values.get("webhooks"):
             # Setting a URL again is how an operator re-enables one that answered 410 Gone.
             row = await s.get(Setting, DISABLED_URLS)

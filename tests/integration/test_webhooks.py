@@ -287,9 +287,24 @@ async def test_filters_and_per_account_urls(hooks: Hooks) -> None:
 
 
 async def test_disabled_webhooks_send_nothing(hooks: Hooks) -> None:
+    """Off, the dispatcher reads no events (and takes no write turn for them); enabling webhooks
+    again sends what follows, never what happened while they were off."""
+    await hooks.configure()
+    first = await hooks.event(marker="before")
+    await hooks.receiver.wait_for(1)
+    await hooks.fanned_out(first)
     await hooks.configure(webhooksEnabled=False)
-    await hooks.fanned_out(await hooks.event())
-    assert hooks.receiver.hits == [] and await hooks.deliveries() == []
+    await hooks.event(marker="while off")
+    await hooks.dispatcher.lead_pass(takeover=False)  # a pass as any event would start one
+    async with hooks.ctx.db.core() as s:
+        cursor = await s.get(Setting, CURSOR)
+    assert cursor is not None and cursor.value == first  # the event while off was not even read
+    await hooks.configure(webhooksEnabled=True)
+    last = await hooks.event(marker="after")
+    hits = await hooks.receiver.wait_for(2)
+    await hooks.fanned_out(last)
+    assert [json.loads(h.body)["data"]["marker"] for h in hits] == ["before", "after"]
+    assert len(await hooks.deliveries()) == 2
 
 
 async def test_egress_guard(hooks: Hooks) -> None:
