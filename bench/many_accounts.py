@@ -69,8 +69,9 @@ def main() -> None:
                         connected = time.monotonic() - started
                     else:
                         time.sleep(0.5)
+                kind = " (untouched mailboxes)" if args.untouched else ""
                 report(
-                    f"{args.accounts} accounts{' (untouched mailboxes)' if args.untouched else ''}, run {run}",
+                    f"{args.accounts} accounts{kind}, run {run}",
                     {
                         "registrations/s": f"{args.accounts / registered:.0f}",
                         "failed registrations": sum(1 for s in statuses if s != 200),

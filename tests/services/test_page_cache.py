@@ -23,7 +23,9 @@ async def _folder(ctx: Context, size: int) -> tuple[Index, Mailbox]:
         s.add(box)
         await s.commit()
     index = Index(ctx.db, "pc", ctx.index_changed)
-    await index.insert(box, [FetchedMessage(seq=u, uid=u, flags=["\\Seen"]) for u in range(1, size + 1)], None)
+    await index.insert(
+        box, [FetchedMessage(seq=u, uid=u, flags=["\\Seen"]) for u in range(1, size + 1)], None
+    )
     return index, box
 
 
