@@ -3,6 +3,7 @@ structure (as a server's BODYSTRUCTURE would give it), raw bytes, decoded conten
 
 from __future__ import annotations
 
+import copy
 import io
 import logging
 import re
@@ -12,7 +13,7 @@ from email.message import Message
 from email.parser import BytesParser
 from typing import Any
 
-from app.mail.encoding import decode_text, decode_transfer, to_bytes
+from app.mail.encoding import decode_text, decode_transfer
 from app.mail.mime.headers import header_first, header_text, parse_params, raw_headers, unfold
 from app.mail.mime.summary import MAX_DEPTH, child_number
 from app.mail.mime.text import decode_flowed
@@ -69,10 +70,8 @@ class Tree:
         node = self._describe(msg, number, kind, maintype, subtype)
         if register:
             self.index[number] = (node, msg)
-        payload = _payload(msg)
-        if kind == "multipart" and depth < MAX_DEPTH and isinstance(payload, list):
-            children = [m for m in payload if isinstance(m, Message)]
-            for i, child in enumerate(children, 1):
+        if kind == "multipart" and depth < MAX_DEPTH:
+            for i, child in enumerate(_parts(msg), 1):
                 node.parts.append(self._node(child, child_number(number, i), depth + 1, register=True))
         elif kind == "message" and depth < MAX_DEPTH:
             inner = self._inner(msg)
@@ -93,9 +92,8 @@ class Tree:
         except Exception:
             ctype = "text/plain"
         maintype, _, subtype = ctype.lower().partition("/")
-        payload = _payload(msg)
         if maintype == "multipart":
-            if isinstance(payload, list):
+            if msg.is_multipart():
                 return "multipart", maintype, subtype
             return "leaf", "text", "plain"
         if maintype == "message" and subtype in ("rfc822", "global"):
@@ -141,27 +139,29 @@ class Tree:
         """The attached message; one sent base64/QP-encoded is decoded and re-parsed (the
         stdlib parses message/rfc822 bodies without looking at the transfer encoding)."""
         encoding = header_first(msg, "content-transfer-encoding").strip().lower()
-        payload = _payload(msg)
         if encoding in _DECODING_CTES:
             return parse_bytes(decode_transfer(self.raw(msg), encoding))
-        if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-            return payload[0]
-        if isinstance(payload, str | bytes):
-            return parse_bytes(self.raw(msg))
-        return None
+        if msg.is_multipart():
+            parts = _parts(msg)
+            return parts[0] if parts else None
+        if msg.get_payload() is None:
+            return None
+        return parse_bytes(self.raw(msg))
 
     # -- content
 
     def raw(self, msg: Message) -> bytes:
         """The part's body as it appears in the source (still transfer-encoded)."""
-        payload = _payload(msg)
-        if isinstance(payload, bytes):
-            return payload
-        if isinstance(payload, str):
-            return to_bytes(payload)
-        if isinstance(payload, list):
-            return b"".join(self.serialize(m) for m in payload if isinstance(m, Message))
-        return b""
+        if msg.is_multipart():
+            return b"".join(self.serialize(m) for m in _parts(msg))
+        # get_payload(decode=True) hands back a body's source bytes when it has no transfer
+        # encoding to undo (get_payload() would re-decode 8-bit text with the declared charset
+        # and replacement characters): asked of a copy without that header, it gives them for
+        # every part, to be decoded here as leniently as mail needs.
+        bare = copy.copy(msg)
+        del bare["content-transfer-encoding"]
+        body = bare.get_payload(decode=True)
+        return body if isinstance(body, bytes) else b""
 
     def serialize(self, msg: Message) -> bytes:
         """Source bytes of a parsed (sub)message, headers left as they were folded."""
@@ -205,10 +205,11 @@ class Tree:
 _DECODING_CTES = frozenset({"base64", "quoted-printable", "x-uuencode", "uuencode", "x-uue", "uue"})
 
 
-def _payload(msg: Message) -> Any:
-    # The stored payload, not get_payload(): that re-decodes 8-bit text with the declared
-    # charset and replacement characters, losing bytes we want to decode ourselves.
-    return getattr(msg, "_payload", None)
+def _parts(msg: Message) -> list[Message]:
+    """The parsed parts of a multipart, or the message attached to a message/rfc822 part."""
+    if not msg.is_multipart():
+        return []
+    return [m for m in msg.get_payload() if isinstance(m, Message)]
 
 
 def _sniff_html_charset(data: bytes) -> str | None:
