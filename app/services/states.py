@@ -64,11 +64,19 @@ def can_transition(current: AccountState, new: AccountState) -> bool:
     return new in (S.init, S.unset) or new in TRANSITIONS[current]
 
 
+INITIALIZED = {"initialized": True}
+
+
 def _effects(
-    current: AccountState | None, new: AccountState, error: dict[str, Any] | None, account: Account
+    current: AccountState | None,
+    new: AccountState,
+    error: dict[str, Any] | None,
+    account: Account,
+    initialized: bool = False,
 ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
     """The columns a move sets and the events it records. ``current`` None: any state the move
-    is legal from, which is only allowed where the effects do not depend on it."""
+    is legal from, which is only allowed where the effects do not depend on it. ``initialized``:
+    the first pass over every folder just ended (accountInitialized)."""
     now = utcnow()
     values: dict[str, Any] = {"state": new, "updated": now}
     logged: list[tuple[str, dict[str, Any]]] = []
@@ -85,19 +93,27 @@ def _effects(
             logged.append(("authenticationSuccess", {"user": _login(account)}))
     if new == S.connected:
         values["sync_time"] = now
+    if initialized:
+        logged.append(("accountInitialized", INITIALIZED))
     return values, logged
 
 
 def transition(
-    session: AsyncSession, account: Account, new: AccountState, error: dict[str, Any] | None = None
+    session: AsyncSession,
+    account: Account,
+    new: AccountState,
+    error: dict[str, Any] | None = None,
+    *,
+    initialized: bool = False,
 ) -> None:
-    """Move ``account`` to ``new`` inside the caller's transaction and record the matching event."""
+    """Move ``account`` to ``new`` inside the caller's transaction and record the matching events
+    (``initialized``: also accountInitialized, the first pass over every folder having ended)."""
     current = AccountState(account.state)
     if current == new:
         return
     if not can_transition(current, new):
         raise IllegalTransition(f"{current} -> {new}")
-    values, logged = _effects(current, new, error, account)
+    values, logged = _effects(current, new, error, account, initialized)
     for name, value in values.items():
         setattr(account, name, value)
     events.touch(session)  # accountState subscribers hear of every move, not only the logged ones
@@ -144,17 +160,12 @@ async def advance(session: AsyncSession, moves: Sequence[Move]) -> list[bool]:
         ids = set(done.scalars())
         moved |= ids
         for m in (m for m in same if m.account.id in ids):
-            for kind, payload in _effects(current, new, None, m.account)[1]:
+            for kind, payload in _effects(current, new, None, m.account, m.initialized)[1]:
                 logged.append({"type": kind, "account": m.account.id, "payload": payload})
-            if m.initialized:
-                logged.append({"type": "accountInitialized", "account": m.account.id, "payload": INITIALIZED})
     if moved:
         events.touch(session)  # accountState subscribers hear of every move
     await events.insert_many(session, logged)
     return [m.account.id in moved for m in moves]
-
-
-INITIALIZED = {"initialized": True}
 
 
 def leading_to(new: AccountState) -> frozenset[AccountState]:

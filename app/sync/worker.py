@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import events, metrics, tasking
+from app import metrics, tasking
 from app.index.store import Index
 from app.mail import specialuse
 from app.mail.session import (
@@ -142,12 +142,10 @@ class AccountWorker:
             if row is None:
                 return
             try:
-                transition(s, row, state, error)
+                transition(s, row, state, error, initialized=initialized)
             except IllegalTransition:
                 log.debug("%s: ignoring %s -> %s", self.account, row.state, state)
                 return
-            if initialized:
-                events.record(s, "accountInitialized", self.account, {"initialized": True})
             await s.commit()
 
     async def _move(
