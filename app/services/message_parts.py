@@ -81,9 +81,9 @@ async def read(
                 for number in [n for n in _all(numbers) if n not in texts]:
                     if (text := await _read_text(ctx, conn, loc, head, number)) is None:
                         break
-                    texts[number] = text[0]
+                    texts[number] = text
             if head is not None and need_images:
-                images = await _read_images(conn, loc)
+                images = await _read_images(conn, loc, head)
             if head is not None and labels and has_labels:
                 found = (await conn.labels([loc.row.uid])).get(loc.row.uid, [])
     if head is None or len(texts) < len(_all(numbers)) or images is None:
@@ -179,29 +179,34 @@ async def _read_head(ctx: Context, conn: MailSession, loc: store.Located) -> _He
     return head
 
 
-async def _part_header(conn: MailSession, loc: store.Located, part: str) -> bytes | None:
+async def _part_header(
+    conn: MailSession, loc: store.Located, part: str, head: _Head | None = None
+) -> bytes | None:
     """A part's MIME header. A single-part message's only part, "1", has the message header as
-    its own (what a server answers for "1.MIME" there varies)."""
-    if part == "1":
-        head = await conn.fetch_section(loc.row.uid, "HEADER")
-        if not head:
+    its own (what a server answers for "1.MIME" there varies) and no other. ``head``: the message
+    header, when already read."""
+    if head is not None or part == "1":
+        raw = head.raw if head is not None else await conn.fetch_section(loc.row.uid, "HEADER")
+        if not raw:
             return None
-        multipart = mime.is_multipart_header(head)
+        multipart = head.multipart if head is not None else mime.is_multipart_header(raw)
         if multipart is None:
             return None
         if not multipart:
-            return head
+            return raw if part == "1" else None
     return await conn.fetch_section(loc.row.uid, f"{part}.MIME") or None
 
 
-async def _read_images(conn: MailSession, loc: store.Located) -> dict[str, tuple[bytes, str]] | None:
+async def _read_images(
+    conn: MailSession, loc: store.Located, head: _Head
+) -> dict[str, tuple[bytes, str]] | None:
     """The images the HTML can point at (``cid:``), by Content-ID; None if one cannot be read."""
     found: dict[str, tuple[bytes, str]] = {}
     for a in loc.row.attachments or []:
         ctype, cid, part = a.get("contentType"), a.get("contentId"), a.get("part")
         if not (isinstance(ctype, str) and ctype.startswith("image/") and cid and isinstance(part, str)):
             continue
-        header = await _part_header(conn, loc, part)
+        header = await _part_header(conn, loc, part, head)
         body = await conn.fetch_section(loc.row.uid, part) if header else None
         if not header or body is None:
             return None
@@ -211,11 +216,9 @@ async def _read_images(conn: MailSession, loc: store.Located) -> dict[str, tuple
 
 async def _read_text(
     ctx: Context, conn: MailSession, loc: store.Located, head: _Head, number: str
-) -> tuple[str] | None:
+) -> str | None:
     """One body text part decoded, or None when the server does not give it."""
-    if head.multipart is None or (not head.multipart and number != "1"):
-        return None
-    header = head.raw if not head.multipart else await conn.fetch_section(loc.row.uid, f"{number}.MIME")
+    header = await _part_header(conn, loc, number, head)
     if not header:  # a part without a header still has its blank line; nothing means no part
         return None
     body = await conn.fetch_section(loc.row.uid, number)
@@ -223,4 +226,4 @@ async def _read_text(
         return None
     text = mime.section_text(header, body)
     ctx.parts.put((*store.source_key(loc), "text", number), text, len(body))
-    return (text,)
+    return text
