@@ -50,10 +50,10 @@ async def first_pass(
     quiet: list[tuple[Mailbox, dict[str, Any]]] = []
     busy: list[Mailbox] = []
     for box in sorted(boxes, key=lambda b: b.path != "INBOX"):
-        status = statuses.get(box.path)
-        if box.path != "INBOX" and status is not None and _unchanged(box, status):
+        status = statuses.get(box.path) if box.path != "INBOX" else None  # INBOX: always selected
+        if status is not None and _unchanged(box, status):
             quiet.append((box, {}))
-        elif box.path != "INBOX" and status is not None and (state := _new_and_empty(box, status)):
+        elif status is not None and (state := _new_and_empty(box, status)):
             quiet.append((box, state))
         else:
             busy.append(box)
