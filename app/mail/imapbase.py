@@ -254,27 +254,39 @@ class ImapBase:
     async def idle(self, wake: asyncio.Event, max_wait: float = WATCH_RESTART) -> list[bytes]:
         """IDLE until the server pushes something, ``wake`` is set, or ``max_wait`` passes.
 
-        Returns the pushed lines. Raises ConnectionLost when the connection drops or the server says
-        BYE (aioimaplib reports neither to a waiting IDLE)."""
+        Returns the pushed lines. A push of untagged OKs only (a keepalive: Dovecot sends "* OK Still
+        here" at times shared by every connection from one address, so possibly a moment after IDLE
+        began) says nothing changed and does not end the wait, or a watch would read the folder again
+        in full for nothing. Raises ConnectionLost when the connection drops or the server says BYE
+        (aioimaplib reports neither to a waiting IDLE)."""
         if "IDLE" not in self.capabilities:  # poll: wait a little, then ask with NOOP
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=min(max_wait, 30))
             await self.noop()
             return []
         idle = await self._guard(self._client.idle_start(timeout=max_wait + 60))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait
         pushed: list[bytes] = []
-        push = asyncio.ensure_future(self._client.wait_server_push(timeout=max_wait))
         woken = asyncio.ensure_future(wake.wait())
         lost = asyncio.ensure_future(self.lost.wait())
         try:
-            done, _ = await asyncio.wait({push, woken, lost}, return_when=asyncio.FIRST_COMPLETED)
-            if push in done and not push.cancelled() and push.exception() is None:
+            while not pushed and (remaining := deadline - loop.time()) > 0:
+                push = asyncio.ensure_future(self._client.wait_server_push(timeout=remaining))
+                try:
+                    done, _ = await asyncio.wait({push, woken, lost}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    push.cancel()
+                if push not in done or push.cancelled() or push.exception() is not None:
+                    break
                 result = push.result()
-                pushed = [bytes(x) for x in result] if isinstance(result, list) else []
+                lines = [bytes(x) for x in result] if isinstance(result, list) else []
+                self._notifications(lines)
+                if not all(_keepalive(line) for line in lines):
+                    pushed = lines
         finally:
-            for fut in (push, woken, lost):
-                fut.cancel()
-        self._notifications(list(pushed))
+            woken.cancel()
+            lost.cancel()
         if any(line.startswith(b"BYE") for line in pushed) or self.lost.is_set():
             self.close()
             raise ConnectionLost(f"{self.name}: server closed the connection")
@@ -319,6 +331,11 @@ class ImapBase:
 
         self.on_notify = report
         return await self.notify(NOTIFY_SPEC)
+
+
+def _keepalive(line: bytes) -> bool:
+    """An untagged OK (aioimaplib has taken its "* " off): a status remark, never a change."""
+    return line[:3].upper() in (b"OK", b"OK ")
 
 
 def _notified_path(line: bytes) -> str | None:

@@ -184,43 +184,106 @@ async def test_mail_arriving_while_a_push_is_applied_is_not_lost(
     assert [e.type for e in await live.events("acc")].count("messageNew") == 2
 
 
-# -- a push sent after DONE, in the same read as IDLE's tagged OK ---------------------------------
-async def scripted_imap(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Just enough IMAP for open, EXAMINE and one IDLE. On DONE it answers with an EXPUNGE and the
-    tagged OK in one write, as Cyrus does when a change lands while the client leaves IDLE."""
-    writer.write(b"* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n")
-    idle_tag = b""
-    while line := await reader.readline():
-        tag, _, rest = line.strip().partition(b" ")
-        command = rest.split(b" ", 1)[0].upper()
-        if tag.upper() == b"DONE":
-            writer.write(b"* 1 EXPUNGE\r\n" + idle_tag + b" OK Idle done\r\n")
-        elif command == b"CAPABILITY":
-            writer.write(b"* CAPABILITY IMAP4rev1 IDLE\r\n" + tag + b" OK done\r\n")
-        elif command == b"EXAMINE":
-            writer.write(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 2] n\r\n")
-            writer.write(tag + b" OK [READ-ONLY] done\r\n")
-        elif command == b"IDLE":
-            idle_tag = tag
-            writer.write(b"+ idling\r\n* 2 EXISTS\r\n")
-        elif command == b"LOGOUT":
-            writer.write(b"* BYE bye\r\n" + tag + b" OK done\r\n")
-        else:
-            writer.write(tag + b" OK done\r\n")
-        await writer.drain()
-    writer.close()
+# -- scripted servers: what real ones do only at moments no test can choose ----------------------
+def scripted_imap(
+    on_idle: bytes, on_done: bytes, then: tuple[asyncio.Event, bytes] | None = None
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]:
+    """Just enough IMAP for open, EXAMINE and IDLE: ``on_idle`` follows IDLE's continuation,
+    ``on_done`` comes before DONE's tagged OK in one write; ``then`` writes its lines once its event
+    is set, during the IDLE."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n")
+        idle_tag = b""
+        later: asyncio.Task[None] | None = None
+
+        async def write_later(event: asyncio.Event, lines: bytes) -> None:
+            await event.wait()
+            writer.write(lines)
+            await writer.drain()
+
+        while line := await reader.readline():
+            tag, _, rest = line.strip().partition(b" ")
+            command = rest.split(b" ", 1)[0].upper()
+            if tag.upper() == b"DONE":
+                writer.write(on_done + idle_tag + b" OK Idle done\r\n")
+            elif command == b"CAPABILITY":
+                writer.write(b"* CAPABILITY IMAP4rev1 IDLE\r\n" + tag + b" OK done\r\n")
+            elif command == b"EXAMINE":
+                writer.write(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 2] n\r\n")
+                writer.write(tag + b" OK [READ-ONLY] done\r\n")
+            elif command == b"IDLE":
+                idle_tag = tag
+                writer.write(b"+ idling\r\n" + on_idle)
+                if then is not None:
+                    later = asyncio.create_task(write_later(*then))
+            elif command == b"LOGOUT":
+                writer.write(b"* BYE bye\r\n" + tag + b" OK done\r\n")
+            else:
+                writer.write(tag + b" OK done\r\n")
+            await writer.drain()
+        if later is not None:
+            later.cancel()
+        writer.close()
+
+    return serve
 
 
-async def test_a_push_in_the_same_read_as_the_end_of_idle_is_kept() -> None:
-    server = await asyncio.start_server(scripted_imap, "127.0.0.1", 0)
+async def watch_once(
+    serve: Callable[..., Any], tap: Callable[[ImapConnection], None] | None = None
+) -> list[Any]:
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     conn = ImapConnection({"host": "127.0.0.1", "port": port, "auth": {"user": "u", "pass": "p"}}, timeout=5)
     try:
         await asyncio.wait_for(conn.open(), 10)
         await conn.select("INBOX", readonly=True)
-        changes = await asyncio.wait_for(conn.watch(asyncio.Event(), 10), 20)
-        assert changes == [NewMessages(2), Vanished([])]
+        if tap is not None:
+            tap(conn)
+        return await asyncio.wait_for(conn.watch(asyncio.Event(), 10), 20)
     finally:
         conn.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_a_push_in_the_same_read_as_the_end_of_idle_is_kept() -> None:
+    """On DONE, an EXPUNGE and the tagged OK in one write, as Cyrus does when a change lands while
+    the client leaves IDLE."""
+    changes = await watch_once(scripted_imap(b"* 2 EXISTS\r\n", b"* 1 EXPUNGE\r\n"))
+    assert changes == [NewMessages(2), Vanished([])]
+
+
+async def test_a_keepalive_does_not_end_the_watch() -> None:
+    """Dovecot's "* OK Still here" comes at times shared by all connections from one address, so
+    also a moment after IDLE began: the watch goes on and reports the mail that follows, instead
+    of returning nothing (which costs a full pass of the folder)."""
+    heard, released = asyncio.Event(), asyncio.Event()
+    ended_after_release: list[bool] = []
+
+    def tap(conn: ImapConnection) -> None:
+        notifications, idle_done = conn._notifications, conn._client.idle_done
+
+        def noting(lines: list[Any]) -> None:
+            notifications(lines)
+            if b"OK Still here" in lines:
+                heard.set()
+
+        def done() -> None:
+            ended_after_release.append(released.is_set())
+            idle_done()
+
+        conn._notifications = noting  # type: ignore[method-assign]
+        conn._client.idle_done = done
+
+    async def release_the_mail() -> None:
+        await heard.wait()
+        released.set()
+
+    director = asyncio.create_task(release_the_mail())
+    serve = scripted_imap(b"* OK Still here\r\n", b"", (released, b"* 2 EXISTS\r\n"))
+    try:
+        assert await watch_once(serve, tap) == [NewMessages(2)]
+    finally:
+        director.cancel()
+    assert ended_after_release == [True]  # IDLE went on past the keepalive
