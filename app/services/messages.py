@@ -5,12 +5,14 @@ the whole message service in one place)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import RowMapping, func, select
+from sqlalchemy import func, select
 
+from app.index import pages
 from app.mail import content, ids
 from app.models import Mailbox, Message
 from app.schemas.common import page_count
@@ -58,7 +60,7 @@ def _entry(row: Message, box: Mailbox) -> EntryData:
     return message_entry(row.model_dump(), box.path, box.special_use, box.uid_validity)
 
 
-def _entries(rows: list[RowMapping], box: Mailbox) -> list[EntryData]:
+def _entries(rows: Sequence[Mapping[str, Any]], box: Mailbox) -> list[EntryData]:
     if not rows:  # a folder not indexed yet has no UIDVALIDITY, nor rows
         return []
     assert box.uid_validity is not None
@@ -155,12 +157,8 @@ async def _page(
     cursor: str | None,
     uids: list[int] | None = None,
 ) -> Page:
-    base = [MESSAGES.c.mailbox_id == box.id, *where]
-    if uids is not None:
-        base.append(MESSAGES.c.uid.in_(uids) if uids else MESSAGES.c.uid < 0)
-    # Core rows: building ORM objects costs more than the query itself here.
-    query = select(MESSAGES).where(*base)
-    backwards = False
+    assert box.id is not None
+    part = pages.Slice(box.id, page_size + 1, offset=page * page_size)
     if cursor:
         try:
             pos = ids.decode_cursor(cursor)
@@ -168,24 +166,21 @@ async def _page(
             raise _bad_cursor("not a cursor") from None
         if pos.mailbox_id != box.id or pos.uid_validity != box.uid_validity:
             raise _bad_cursor("the cursor belongs to another folder or an outdated listing")
-        page, backwards = pos.page, pos.direction == "prev"
-        if backwards:
-            query = query.where(MESSAGES.c.uid > pos.uid).order_by(MESSAGES.c.uid.asc())
+        page = pos.page
+        if pos.direction == "prev":
+            part = pages.Slice(box.id, page_size + 1, above=pos.uid)
         else:
-            query = query.where(MESSAGES.c.uid < pos.uid).order_by(MESSAGES.c.uid.desc())
-        query = query.limit(page_size + 1)
+            part = pages.Slice(box.id, page_size + 1, below=pos.uid)
+    backwards = part.above is not None
+    if where or uids is not None:
+        total, rows = await _searched(ctx, box, where, uids, part)
     else:
-        query = query.order_by(MESSAGES.c.uid.desc()).offset(page * page_size).limit(page_size + 1)
-    if not where and uids is None and not box.initialized:
-        box = await first_pass.caught_up(ctx, box, page * page_size + page_size + 1)
-    async with ctx.db.engine.connect() as conn:
-        if where or uids is not None:
-            total = (await conn.execute(select(func.count()).select_from(MESSAGES).where(*base))).scalar_one()
-        else:
-            total = first_pass.total(box)  # kept exact by every index write
-        rows = list((await conn.execute(query)).mappings().all())
+        if not box.initialized:
+            box = await first_pass.caught_up(ctx, box, page * page_size + page_size + 1)
+        total = first_pass.total(box)  # kept exact by every index write
+        rows = await pages.read(ctx.db.engine, part)
     more = len(rows) > page_size
-    rows = rows[:page_size]
+    rows = list(rows[:page_size])
     if backwards:
         rows.reverse()
         more = True  # we came back from a later page
@@ -207,6 +202,18 @@ async def _page(
         prev_cursor=prev_cursor,
         entries=_entries(rows, box),
     )
+
+
+async def _searched(
+    ctx: Context, box: Mailbox, where: list[Any], uids: list[int] | None, part: pages.Slice
+) -> tuple[int, Sequence[Mapping[str, Any]]]:
+    """A page of the messages matching a search: counted, as no index write keeps that count."""
+    if uids is not None:
+        where = [*where, MESSAGES.c.uid.in_(uids) if uids else MESSAGES.c.uid < 0]
+    matching = [MESSAGES.c.mailbox_id == box.id, *where]
+    async with ctx.db.engine.connect() as conn:
+        total = (await conn.execute(select(func.count()).select_from(MESSAGES).where(*matching))).scalar_one()
+        return total, (await conn.execute(pages.statement(part, *where))).mappings().all()
 
 
 # -- one message ------------------------------------------------------------------------------------
