@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic_core import from_json
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.models import Message
@@ -63,6 +63,16 @@ def statement(part: Slice, *where: Any) -> Select[Any]:
             query = query.where(c.uid < part.below)
         query = query.order_by(c.uid.desc())
     return query.offset(part.offset).limit(part.limit)
+
+
+async def matching(engine: AsyncEngine, part: Slice, *where: Any) -> tuple[int, list[dict[str, Any]]]:
+    """The rows of ``part`` that also match ``where`` (a search), and how many match in the whole
+    folder: counted here, as no index write keeps that count."""
+    matches = [MESSAGES.c.mailbox_id == part.mailbox_id, *where]
+    async with engine.connect() as conn:
+        total = (await conn.execute(select(func.count()).select_from(MESSAGES).where(*matches))).scalar_one()
+        rows = [dict(row) for row in (await conn.execute(statement(part, *where))).mappings()]
+    return int(total), rows
 
 
 async def core(engine: AsyncEngine, part: Slice) -> list[dict[str, Any]]:

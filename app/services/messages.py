@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import func, select
 
 from app.index import pages
 from app.mail import content, ids
@@ -51,8 +50,6 @@ __all__ = [
     "get_attachment", "get_message", "get_source", "get_text", "list_messages", "list_messages_json",
     "move_message", "search_messages", "update_message", "upload_message",
 ]  # fmt: skip
-
-MESSAGES = Message.__table__  # type: ignore[attr-defined]
 
 
 def _entry(row: Message, box: Mailbox) -> EntryData:
@@ -173,14 +170,17 @@ async def _page(
             part = pages.Slice(box.id, page_size + 1, below=pos.uid)
     backwards = part.above is not None
     if where or uids is not None:
-        total, rows = await _searched(ctx, box, where, uids, part)
+        if uids is not None:
+            uid = pages.MESSAGES.c.uid
+            where = [*where, uid.in_(uids) if uids else uid < 0]
+        total, rows = await pages.matching(ctx.db.engine, part, *where)
     else:
         if not box.initialized:
             box = await first_pass.caught_up(ctx, box, page * page_size + page_size + 1)
         total = first_pass.total(box)  # kept exact by every index write
         rows = await pages.read(ctx.db.engine, part)
     more = len(rows) > page_size
-    rows = list(rows[:page_size])
+    rows = rows[:page_size]
     if backwards:
         rows.reverse()
         more = True  # we came back from a later page
@@ -202,18 +202,6 @@ async def _page(
         prev_cursor=prev_cursor,
         entries=_entries(rows, box),
     )
-
-
-async def _searched(
-    ctx: Context, box: Mailbox, where: list[Any], uids: list[int] | None, part: pages.Slice
-) -> tuple[int, Sequence[Mapping[str, Any]]]:
-    """A page of the messages matching a search: counted, as no index write keeps that count."""
-    if uids is not None:
-        where = [*where, MESSAGES.c.uid.in_(uids) if uids else MESSAGES.c.uid < 0]
-    matching = [MESSAGES.c.mailbox_id == box.id, *where]
-    async with ctx.db.engine.connect() as conn:
-        total = (await conn.execute(select(func.count()).select_from(MESSAGES).where(*matching))).scalar_one()
-        return total, (await conn.execute(pages.statement(part, *where))).mappings().all()
 
 
 # -- one message ------------------------------------------------------------------------------------
